@@ -1,0 +1,33 @@
+"""Exit codes that tell errors apart; the one place errors become numbers."""
+
+from __future__ import annotations
+
+from frameswap import errors as e
+
+# Most specific first: the first matching class wins.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (e.MediaNotFoundError, 3),
+    (e.MediaLimitError, 5),
+    (e.UnsupportedMediaError, 4),
+    (e.CorruptMediaError, 4),
+    (e.EmptyMediaError, 4),
+    (e.URLRefusedError, 6),
+    (e.SourceError, 6),
+    (e.NoFaceError, 7),
+    (e.FaceIndexError, 8),
+    (e.ModelNotFoundError, 9),
+    (e.ModelChecksumError, 10),
+    (e.ModelDownloadError, 11),
+    (e.ProviderError, 12),
+    (e.ModelError, 13),
+    (e.OptionsError, 2),
+    (e.CancelledError, 130),
+)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code for an error; 1 for any frameswap error not listed."""
+    for cls, code in EXIT_CODES:
+        if isinstance(exc, cls):
+            return code
+    return 1

@@ -1,0 +1,10 @@
+"""`frameswap serve` (not yet implemented)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="(not yet implemented)")
+    p.set_defaults(func=lambda args: 1)

@@ -1,0 +1,1 @@
+"""Swap engines behind one interface (``frameswap.engines.base.SwapEngine``)."""

@@ -1,0 +1,37 @@
+"""The swap-engine interface: prepare a source face once, then swap it onto many target faces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from frameswap.faces.types import Face
+
+
+@dataclass(frozen=True)
+class SwapJob:
+    """Put ``source`` (an engine's prepared source) onto ``target`` (a face of the frame)."""
+
+    target: Face
+    source: Any
+
+
+@runtime_checkable
+class SwapEngine(Protocol):
+    """A face-swap engine. Frames are RGB ``uint8`` (H, W, 3); engines never modify their inputs."""
+
+    name: str
+
+    def prepare_source(self, image: np.ndarray, face: Face) -> Any:
+        """Everything the engine needs from the source photo's face (latent, texture, shape)."""
+        ...
+
+    def swap(self, frames: Sequence[np.ndarray], jobs: Sequence[Sequence[SwapJob]]) -> list[np.ndarray]:
+        """Swap every job of every frame; frames with no job come back as they are.
+
+        Takes several frames so an engine whose model has a batch axis runs one call per batch.
+        """
+        ...

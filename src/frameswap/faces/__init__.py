@@ -1,0 +1,1 @@
+"""Faces: records, analyzers, tracking, index selection and blending."""

@@ -1,0 +1,1 @@
+"""Media: decode any supported input into timed frames, encode timed frames back."""

@@ -1,0 +1,1 @@
+"""Model files: registry, store (paths, downloads), ONNX sessions, one small class per model."""

@@ -1,0 +1,88 @@
+"""ONNX Runtime session creation with one provider policy for every model.
+
+The GPU path is only a provider name: the same session code runs on CUDA and on the CPU, so the
+CPU tests cover it. ``auto`` takes CUDA, then CoreML, then the CPU, whichever this onnxruntime build
+offers; an explicitly requested provider that is missing raises :class:`ProviderError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from frameswap.errors import ModelContractError, ModelNotFoundError, ProviderError
+from frameswap.options import ProviderName
+
+_ORT_NAMES: dict[str, str] = {
+    "cuda": "CUDAExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+_AUTO_ORDER = ("cuda", "coreml", "cpu")
+
+
+def available_providers() -> list[str]:
+    """Provider names (``cuda``, ``coreml``, ``cpu``) this onnxruntime build offers."""
+    import onnxruntime as ort
+
+    offered = set(ort.get_available_providers())
+    return [name for name, ort_name in _ORT_NAMES.items() if ort_name in offered]
+
+
+def resolve_providers(requested: Sequence[ProviderName] | ProviderName = "auto") -> list[str]:
+    """onnxruntime provider names for a request, most preferred first, the CPU always last."""
+    if isinstance(requested, str):
+        requested = [requested]
+    offered = available_providers()
+    chosen: list[str] = []
+    for name in requested:
+        if name == "auto":
+            chosen.extend(n for n in _AUTO_ORDER if n in offered)
+        elif name not in _ORT_NAMES:
+            raise ProviderError(f"unknown provider {name!r}; use one of: auto, cuda, coreml, cpu")
+        elif name not in offered:
+            raise ProviderError(
+                f"provider {name!r} is not available in this onnxruntime build "
+                f"(available: {', '.join(offered)}); for CUDA install frameswap[gpu] "
+                "(onnxruntime-gpu) matching your CUDA and cuDNN versions"
+            )
+        else:
+            chosen.append(name)
+    if "cpu" not in chosen:
+        chosen.append("cpu")
+    ordered = list(dict.fromkeys(chosen))
+    return [_ORT_NAMES[n] for n in ordered]
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How sessions are built: providers and thread counts (0 lets onnxruntime decide)."""
+
+    providers: tuple[ProviderName, ...] = ("auto",)
+    intra_op_threads: int = 0
+
+
+def create_session(path: str | Path, options: SessionOptions = SessionOptions()):
+    """An ``onnxruntime.InferenceSession`` for ``path`` with the chosen providers.
+
+    Falls back to the CPU when a GPU provider fails to initialise (a CUDA/cuDNN mismatch is the
+    usual cause), which onnxruntime does by itself when the CPU is in the provider list.
+    """
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"model file not found: {path}")
+    so = ort.SessionOptions()
+    so.log_severity_level = 3  # keep "Removing initializer" chatter out of user output
+    if options.intra_op_threads:
+        so.intra_op_num_threads = options.intra_op_threads
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=so, providers=resolve_providers(options.providers)
+        )
+    except ProviderError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelContractError(f"cannot load ONNX model {path}: {exc}") from exc

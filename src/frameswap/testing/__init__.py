@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks: synthetic ONNX models with the real contracts, media fixtures."""
