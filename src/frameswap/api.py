@@ -1,0 +1,189 @@
+"""The Python API: ``swap()`` for one call, ``FaceSwapper`` to keep models loaded across calls.
+
+The CLI and the HTTP server are thin fronts over ``FaceSwapper.swap``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from frameswap import factory
+from frameswap.media import content_type_for
+from frameswap.media.types import MediaInfo
+from frameswap.options import ProviderName, SwapOptions, canonical_restorer
+from frameswap.pipeline import Models, run_swap
+from frameswap.pipeline.stats import StageTimes
+
+Source = str | Path | bytes | Any
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    """The output (a path, or bytes when no output path was given) and how it was made."""
+
+    path: Path | None
+    data: bytes | None
+    format: str
+    content_type: str
+    frame_count: int
+    info: MediaInfo
+    stats: StageTimes
+    engine: str
+    faces_found: int
+
+
+class FaceSwapper:
+    """Keeps loaded models for many swaps; safe to share between threads.
+
+    Nothing is loaded at construction: the first swap loads the analyzer and engine it needs, and
+    each restorer is loaded on first use. Model calls are serialised by one lock (dlib objects and
+    one ONNX session per model are not meant for concurrent use), while decoding and encoding of
+    concurrent requests overlap.
+    """
+
+    def __init__(
+        self,
+        *,
+        models_dir: Path | str | None = None,
+        providers: Sequence[ProviderName] = ("auto",),
+        engine: str = "auto",
+        analyzer: str = "auto",
+    ) -> None:
+        self.models_dir = Path(models_dir) if models_dir is not None else None
+        self.providers = tuple(providers)
+        self.default_engine = engine
+        self.default_analyzer = analyzer
+        self._load_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        self._store: Any = None
+        self._pairs: dict[str, tuple[Any, Any]] = {}  # engine name → (analyzer, engine)
+        self._restorers: dict[tuple[str, float, float], Any] = {}
+
+    @property
+    def store(self):
+        """The model store (opened on first use)."""
+        with self._load_lock:
+            if self._store is None:
+                self._store = factory.open_store(self.models_dir)
+            return self._store
+
+    def _models(self, options: SwapOptions) -> tuple[str, Models]:
+        store = self.store
+        engine_name = factory.resolve_engine(options.engine, store)
+        analyzer_name = factory.resolve_analyzer(options.analyzer, engine_name, store)
+        with self._load_lock:
+            if engine_name not in self._pairs:
+                analyzer = factory.create_analyzer(
+                    analyzer_name, store=store, providers=self.providers, engine=engine_name
+                )
+                engine = factory.create_engine(engine_name, store=store, providers=self.providers)
+                self._pairs[engine_name] = (analyzer, engine)
+            analyzer, engine = self._pairs[engine_name]
+            restorer = None
+            kind = canonical_restorer(options.face_restore)
+            if kind != "none":
+                key = (kind, options.restore_weight, options.restore_blend)
+                if key not in self._restorers:
+                    self._restorers[key] = factory.create_restorer(
+                        kind,
+                        store=store,
+                        providers=self.providers,
+                        weight=options.restore_weight,
+                        blend=options.restore_blend,
+                    )
+                restorer = self._restorers[key]
+        return engine_name, Models(analyzer=analyzer, engine=engine, restorer=restorer, lock=self._model_lock)
+
+    def swap(
+        self,
+        source: Source,
+        target: Source,
+        output: str | Path | None = None,
+        *,
+        options: SwapOptions | None = None,
+        fetcher: Callable[[str], bytes] | None = None,
+        progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SwapResult:
+        """Swap the chosen source face(s) onto the chosen target face(s).
+
+        ``source`` and ``target`` are a path, bytes, a binary file, a base64 string, a ``data:``
+        URI, or an http(s) URL (with a ``fetcher``). Returns the written path, or the encoded bytes
+        when ``output`` is None. Timing, loop count and audio of the target are kept.
+        """
+        options = options or SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
+        engine_name, models = self._models(options)
+        destination = Path(output) if output is not None else None
+        outcome = run_swap(
+            models,
+            source,
+            target,
+            destination,
+            options,
+            fetcher=fetcher,
+            progress=progress,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        return SwapResult(
+            path=outcome.path,
+            data=outcome.data,
+            format=outcome.format,
+            content_type=content_type_for(outcome.format),
+            frame_count=outcome.info.frame_count,
+            info=outcome.info,
+            stats=outcome.stats,
+            engine=engine_name,
+            faces_found=outcome.indexes_found,
+        )
+
+    def describe(self) -> dict[str, object]:
+        """What is loaded and what would be used (for ``GET /v1/info`` and ``frameswap models``)."""
+        store = self.store
+        return {
+            "engine": factory.resolve_engine(self.default_engine, store),  # type: ignore[arg-type]
+            "loaded_engines": sorted(self._pairs),
+            "loaded_restorers": sorted({k[0] for k in self._restorers}),
+            "providers": list(self.providers),
+            "models_dir": str(store.models_dir) if hasattr(store, "models_dir") else None,
+        }
+
+
+def swap(
+    source: Source,
+    target: Source,
+    output: str | Path | None = None,
+    *,
+    input_faces_index: str = "0",
+    source_faces_index: str = "0",
+    face_restore: str = "none",
+    engine: str = "auto",
+    models_dir: str | Path | None = None,
+    providers: Sequence[ProviderName] = ("auto",),
+    progress: bool = False,
+    **options: Any,
+) -> Path | bytes:
+    """One swap with fresh models: returns the output path, or bytes when ``output`` is None.
+
+    Extra keyword arguments are :class:`~frameswap.options.SwapOptions` fields.
+    """
+    opts = replace(
+        SwapOptions(),
+        input_faces_index=input_faces_index,
+        source_faces_index=source_faces_index,
+        face_restore=face_restore,
+        engine=engine,
+        **options,
+    )
+    result = FaceSwapper(models_dir=models_dir, providers=providers).swap(
+        source, target, output, options=opts, progress=progress
+    )
+    if result.path is not None:
+        return result.path
+    assert result.data is not None
+    return result.data

@@ -1,0 +1,107 @@
+"""Wiring: turn names (engine, analyzer, restorer, providers) into loaded objects.
+
+The one place that knows which engine needs which analyzer: inswapper needs the ArcFace latent
+of the insightface analyzer; the classic engine needs dlib's 68 landmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from frameswap.errors import OptionsError
+from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.models.session import SessionOptions
+from frameswap.options import AnalyzerName, EngineName, ProviderName, canonical_restorer
+
+ConcreteEngine = Literal["inswapper", "classic"]
+ENGINE_ANALYZER: dict[str, str] = {"inswapper": "insightface", "classic": "dlib"}
+INSIGHTFACE_FILES = ("det_10g", "w600k_r50")
+
+
+def open_store(models_dir: Path | None):
+    """The model store for a directory (None: the per-user default), with the usual extra places."""
+    from frameswap.models.store import ModelStore, default_extra_dirs, resolve_models_dir
+
+    directory = Path(models_dir) if models_dir is not None else resolve_models_dir(None, {})
+    return ModelStore(directory, extra_dirs=default_extra_dirs(Path.home()))
+
+
+def insightface_available(store) -> bool:
+    """Whether the insightface analyzer's files are present."""
+    return all(store.has(name) for name in INSIGHTFACE_FILES)
+
+
+def resolve_engine(name: EngineName, store) -> ConcreteEngine:
+    """``auto`` → inswapper when its files (and the analyzer's) are present, else classic."""
+    if name != "auto":
+        return name
+    if store is not None and store.has("inswapper_128") and insightface_available(store):
+        return "inswapper"
+    return "classic"
+
+
+def resolve_analyzer(name: AnalyzerName, engine: ConcreteEngine | None, store) -> str:
+    """``auto`` → the analyzer the engine needs; else insightface when present, else dlib."""
+    if name != "auto":
+        if engine is not None and ENGINE_ANALYZER[engine] != name:
+            raise OptionsError(
+                f"the {engine} engine needs the {ENGINE_ANALYZER[engine]} analyzer, not {name!r}"
+            )
+        return name
+    if engine is not None:
+        return ENGINE_ANALYZER[engine]
+    return "insightface" if store is not None and insightface_available(store) else "dlib"
+
+
+def create_analyzer(
+    name: AnalyzerName = "auto",
+    *,
+    models_dir: Path | None = None,
+    store=None,
+    providers: Sequence[ProviderName] = ("auto",),
+    engine: ConcreteEngine | None = None,
+) -> FaceAnalyzer:
+    """A loaded analyzer by name (``auto`` picks insightface when its files are present)."""
+    store = store if store is not None else open_store(models_dir)
+    chosen = resolve_analyzer(name, engine, store)
+    if chosen == "insightface":
+        from frameswap.faces.insightface_backend import InsightFaceAnalyzer
+
+        return InsightFaceAnalyzer.from_store(store, SessionOptions(providers=tuple(providers)))
+    from frameswap.faces.dlib_backend import DlibAnalyzer
+
+    return DlibAnalyzer.from_packages()
+
+
+def create_engine(name: ConcreteEngine, *, store, providers: Sequence[ProviderName] = ("auto",)):
+    """A loaded swap engine."""
+    if name == "inswapper":
+        from frameswap.engines.inswapper import InswapperEngine
+
+        return InswapperEngine.from_path(
+            store.path("inswapper_128"), SessionOptions(providers=tuple(providers))
+        )
+    from frameswap.engines.classic import ClassicEngine
+
+    return ClassicEngine()
+
+
+def create_restorer(
+    name: str,
+    *,
+    store,
+    providers: Sequence[ProviderName] = ("auto",),
+    weight: float = 0.5,
+    blend: float = 1.0,
+) -> Any | None:
+    """A loaded face restorer, or None for ``none``. A missing file raises ModelNotFoundError."""
+    kind = canonical_restorer(name)
+    if kind == "none":
+        return None
+    from frameswap.engines.restoration import FaceRestorer
+
+    return FaceRestorer.from_path(
+        store.path(kind), kind, SessionOptions(providers=tuple(providers)), weight=weight, blend=blend
+    )
