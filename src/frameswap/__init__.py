@@ -1,9 +1,50 @@
-"""frameswap: face swap for pictures, animations and videos, with exact timing."""
+"""frameswap: face swap for pictures, animations and videos, with exact timing.
+
+>>> import frameswap
+>>> frameswap.swap("me.jpg", "clip.gif", "out.gif", input_faces_index="0")  # doctest: +SKIP
+
+Heavy names (models, media codecs) are imported on first use so ``frameswap --version`` stays fast.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
 from frameswap import errors
+from frameswap.options import EncodeOptions, MediaLimits, SwapOptions, TrackerOptions
 
-__all__ = ["__version__", "errors"]
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from frameswap.api import FaceSwapper, SwapResult, swap
+    from frameswap.media import open_media, write_media
+
+_LAZY = {
+    "swap": "frameswap.api",
+    "FaceSwapper": "frameswap.api",
+    "SwapResult": "frameswap.api",
+    "open_media": "frameswap.media",
+    "write_media": "frameswap.media",
+}
+
+__all__ = [
+    "EncodeOptions",
+    "FaceSwapper",
+    "MediaLimits",
+    "SwapOptions",
+    "SwapResult",
+    "TrackerOptions",
+    "__version__",
+    "errors",
+    "open_media",
+    "swap",
+    "write_media",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'frameswap' has no attribute {name!r}")

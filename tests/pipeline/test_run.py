@@ -1,0 +1,183 @@
+"""The pipeline's own logic on model-free fakes: identities, pass-through, dedupe, timing, errors."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from frameswap.errors import CancelledError, FaceIndexError, NoFaceError
+from frameswap.media import open_media
+from frameswap.options import SwapOptions
+from frameswap.pipeline import Models, run_swap
+from frameswap.testing.fakes import FACE_RED, PaintEngine, SquareAnalyzer, draw
+
+SIZE = (160, 96)
+A, B, SOURCE_ID, OTHER_SOURCE_ID = 10, 90, 77, 33
+# Person A starts large on the left, B small on the right; they cross and swap size rank.
+TRACK = [
+    [(8, 20, 40, A), (120, 30, 20, B)],
+    [(24, 20, 36, A), (100, 30, 24, B)],
+    [(44, 20, 30, A), (76, 30, 28, B)],
+    [(44, 20, 30, A), (76, 30, 28, B)],  # identical to the previous frame (a GIF hold)
+    [],  # nobody in this frame: passes through unchanged
+    [(96, 20, 22, A), (30, 30, 40, B)],
+]
+DELAYS_MS = [40, 60, 80, 120, 40, 500]
+
+
+def save_apng(frames: list[np.ndarray], delays: list[int], path: Path, loop: int = 0) -> Path:
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, format="PNG", save_all=True, append_images=images[1:], duration=delays,
+                   loop=loop, disposal=0, blend=0)
+    return path
+
+
+def source_png(identities: list[tuple[int, int]]) -> bytes:
+    rgb = draw((120, 80), [(10 + 50 * i, 10, side, ident) for i, (side, ident) in enumerate(identities)])
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def clip(tmp_path: Path) -> tuple[Path, list[np.ndarray]]:
+    frames = [draw(SIZE, squares) for squares in TRACK]
+    return save_apng(frames, DELAYS_MS, tmp_path / "clip.png"), frames
+
+
+def run(source: bytes, target: Path, out: Path | None, **kw) -> tuple:
+    analyzer, engine = SquareAnalyzer(), PaintEngine()
+    outcome = run_swap(Models(analyzer=analyzer, engine=engine), source, target, out, SwapOptions(**kw))
+    return outcome, analyzer, engine
+
+
+def read_frames(path: Path) -> tuple[list[np.ndarray], list[float]]:
+    with open_media(path) as reader:
+        frames = list(reader.frames())
+    return [f.rgb for f in frames], [f.timing.duration_ms for f in frames]
+
+
+def painted_identity(rgb: np.ndarray, x: int, y: int, side: int) -> tuple[int, int]:
+    """(green, blue) at the centre of a square: blue 255 means swapped, green is who was put in."""
+    c = rgb[y + side // 2, x + side // 2]
+    return int(c[1]), int(c[2])
+
+
+def test_index_follows_the_person_across_a_crossing(clip, tmp_path):
+    target, _ = clip
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png")
+    frames, durations = read_frames(outcome.path)
+    assert len(frames) == len(TRACK)
+    assert durations == DELAYS_MS
+    for rgb, squares in zip(frames, TRACK, strict=True):
+        for x, y, side, ident in squares:
+            if ident == A:  # index 0 = the largest face of the first frame = A, in every frame
+                assert painted_identity(rgb, x, y, side) == (SOURCE_ID, 255)
+            else:
+                assert painted_identity(rgb, x, y, side) == (B, 0)
+
+
+def test_reference_frame_names_the_indexes(clip, tmp_path):
+    target, _ = clip
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png", reference_frame=5)
+    frames, _ = read_frames(outcome.path)
+    x, y, side, ident = TRACK[0][1]
+    assert ident == B and painted_identity(frames[0], x, y, side) == (SOURCE_ID, 255)
+
+
+def test_pairs_two_sources_onto_two_people(clip, tmp_path):
+    target, _ = clip
+    src = source_png([(40, SOURCE_ID), (20, OTHER_SOURCE_ID)])  # source 0 is the larger
+    outcome, _, _ = run(src, target, tmp_path / "o.png", input_faces_index="0, 1", source_faces_index="1,0")
+    frames, _ = read_frames(outcome.path)
+    for rgb, squares in zip(frames, TRACK, strict=True):
+        for x, y, side, ident in squares:
+            expected = OTHER_SOURCE_ID if ident == A else SOURCE_ID
+            assert painted_identity(rgb, x, y, side) == (expected, 255)
+
+
+def test_pixels_outside_faces_and_faceless_frames_are_unchanged(clip, tmp_path):
+    target, originals = clip
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png", input_faces_index="0,1",
+                        source_faces_index="0")
+    frames, _ = read_frames(outcome.path)
+    for rgb, original, squares in zip(frames, originals, TRACK, strict=True):
+        outside = np.ones(rgb.shape[:2], bool)
+        for x, y, side, _ in squares:
+            outside[y : y + side, x : x + side] = False
+        assert np.array_equal(rgb[outside], original[outside])
+    assert np.array_equal(frames[4], originals[4])
+
+
+def test_identical_frames_are_processed_once(clip, tmp_path):
+    target, _ = clip
+    outcome, analyzer, engine = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png")
+    frames, _ = read_frames(outcome.path)
+    assert analyzer.images == len(TRACK) - 1 + 1  # one repeated frame skipped, plus the source photo
+    assert engine.frames == len(TRACK) - 2  # repeated frame and faceless frame not sent to the engine
+    assert np.array_equal(frames[2], frames[3])
+
+
+def test_returns_bytes_without_output_path(clip):
+    target, _ = clip
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, None)
+    assert outcome.path is None and outcome.data is not None
+    with open_media(outcome.data) as reader:
+        assert reader.info.frame_count == len(TRACK)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"input_faces_index": "2"}, "2 faces found in the target"),
+        ({"source_faces_index": "1"}, "1 face found in the source"),
+        ({"input_faces_index": "0,1", "source_faces_index": "0,1,0"}, "source_faces_index"),
+    ],
+)
+def test_index_errors_are_clear_and_write_nothing(clip, tmp_path, kw, message):
+    target, _ = clip
+    out = tmp_path / "out.png"
+    with pytest.raises(FaceIndexError, match=message):
+        run(source_png([(40, SOURCE_ID)]), target, out, **kw)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_no_face_in_source_or_target(clip, tmp_path):
+    target, _ = clip
+    with pytest.raises(NoFaceError, match="source"):
+        run(source_png([]), target, tmp_path / "out.png")
+    empty = save_apng([draw(SIZE, []) for _ in range(3)], [50, 50, 50], tmp_path / "empty.png")
+    with pytest.raises(NoFaceError, match="target"):
+        run(source_png([(40, SOURCE_ID)]), empty, tmp_path / "out2.png")
+
+
+def test_cancel_stops_and_leaves_no_output(clip, tmp_path):
+    target, _ = clip
+    cancel = threading.Event()
+    cancel.set()
+    out = tmp_path / "out.png"
+    with pytest.raises(CancelledError):
+        run_swap(Models(analyzer=SquareAnalyzer(), engine=PaintEngine()), source_png([(40, SOURCE_ID)]),
+                 target, out, SwapOptions(), cancel=cancel)
+    assert not out.exists()
+
+
+def test_gif_timing_and_loop_survive_the_swap(tmp_path):
+    delays = [20, 30, 100, 70, 1000, 0]
+    flat = [np.full((64, 96, 3), 40, np.uint8) for _ in delays]
+    for i, f in enumerate(flat):
+        f[10:40, 5 + 8 * i : 35 + 8 * i] = (FACE_RED, A, 0)
+    images = [Image.fromarray(f) for f in flat]
+    target = tmp_path / "t.gif"
+    images[0].save(target, save_all=True, append_images=images[1:], duration=delays, loop=3, disposal=1)
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.gif")
+    with open_media(outcome.path) as reader:
+        assert list(reader.info.durations_ms) == delays
+        assert reader.info.loop == 3
+        assert reader.info.frame_count == len(delays)
