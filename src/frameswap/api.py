@@ -150,7 +150,6 @@ class FaceSwapper:
             "loaded_engines": sorted(self._pairs),
             "loaded_restorers": sorted({k[0] for k in self._restorers}),
             "providers": list(self.providers),
-            "models_dir": str(store.models_dir) if hasattr(store, "models_dir") else None,
         }
 
 

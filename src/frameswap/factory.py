@@ -83,9 +83,10 @@ def create_engine(name: ConcreteEngine, *, store, providers: Sequence[ProviderNa
         return InswapperEngine.from_path(
             store.path("inswapper_128"), SessionOptions(providers=tuple(providers))
         )
-    from frameswap.engines.classic import ClassicEngine
+    from frameswap.engines.classic import ClassicEngine, ClassicOptions
 
-    return ClassicEngine()
+    # landmarks are smoothed per clip by the pipeline, so the shared engine keeps no clip state
+    return ClassicEngine(options=ClassicOptions(smooth=False))
 
 
 def create_restorer(

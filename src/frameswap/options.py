@@ -97,8 +97,12 @@ class TrackerOptions:
 
     max_missed_frames: int = 30  # keep a lost track alive (and re-identifiable) this long
     iou_threshold: float = 0.3
-    embedding_threshold: float = 0.5  # cosine distance under which two faces are one person
-    detect_every: int = 1  # full detection every N frames; faces are followed in between
+    # cosine distance under which two ArcFace embeddings are one person (dlib's 128-D descriptors use
+    # their own Euclidean 0.6 rule, see frameswap.faces.track.AssociationTuning)
+    embedding_threshold: float = 0.5
+    # full detection every N frames, faces followed (landmarks refreshed) in between; 2 kept 99.3 %
+    # recall and every identity on a real 275-frame clip at half the detections
+    detect_every: int = 2
 
     def __post_init__(self) -> None:
         if self.max_missed_frames < 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,8 @@ import pytest
 from PIL import Image
 
 from frameswap.errors import CancelledError, FaceIndexError, NoFaceError
-from frameswap.media import open_media
-from frameswap.options import SwapOptions
+from frameswap.media import Frame, FrameTiming, MediaInfo, open_media, write_media
+from frameswap.options import SwapOptions, TrackerOptions
 from frameswap.pipeline import Models, run_swap
 from frameswap.testing.fakes import FACE_RED, PaintEngine, SquareAnalyzer, draw
 
@@ -31,9 +32,14 @@ DELAYS_MS = [40, 60, 80, 120, 40, 500]
 
 
 def save_apng(frames: list[np.ndarray], delays: list[int], path: Path, loop: int = 0) -> Path:
-    images = [Image.fromarray(f) for f in frames]
-    images[0].save(path, format="PNG", save_all=True, append_images=images[1:], duration=delays,
-                   loop=loop, disposal=0, blend=0)
+    """An APNG with exactly these frames (Pillow alone would merge identical neighbours)."""
+    timings, pts = [], 0
+    for delay in delays:
+        timings.append(FrameTiming(pts=pts, duration=delay, time_base=Fraction(1, 1000)))
+        pts += delay
+    info = MediaInfo(format="apng", kind="animation", width=frames[0].shape[1], height=frames[0].shape[0],
+                     frame_count=len(frames), durations_ms=tuple(float(d) for d in delays), loop=loop)
+    write_media(path, (Frame(i, f, t) for i, (f, t) in enumerate(zip(frames, timings, strict=True))), info)
     return path
 
 
@@ -82,6 +88,19 @@ def test_index_follows_the_person_across_a_crossing(clip, tmp_path):
                 assert painted_identity(rgb, x, y, side) == (B, 0)
 
 
+@pytest.mark.parametrize("detect_every", [1, 2, 3])
+def test_following_between_detections_keeps_every_face(clip, tmp_path, detect_every):
+    target, _ = clip
+    outcome, analyzer, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png",
+                               input_faces_index="0,1", tracker=TrackerOptions(detect_every=detect_every))
+    frames, _ = read_frames(outcome.path)
+    for rgb, squares in zip(frames, TRACK, strict=True):
+        for x, y, side, _ in squares:
+            assert painted_identity(rgb, x, y, side) == (SOURCE_ID, 255)
+    if detect_every > 1:
+        assert analyzer.described > 0  # some frames were followed, not detected
+
+
 def test_reference_frame_names_the_indexes(clip, tmp_path):
     target, _ = clip
     outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png", reference_frame=5)
@@ -116,9 +135,12 @@ def test_pixels_outside_faces_and_faceless_frames_are_unchanged(clip, tmp_path):
 
 def test_identical_frames_are_processed_once(clip, tmp_path):
     target, _ = clip
-    outcome, analyzer, engine = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png")
+    outcome, analyzer, engine = run(
+        source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png", tracker=TrackerOptions(detect_every=1)
+    )
     frames, _ = read_frames(outcome.path)
-    assert analyzer.images == len(TRACK) - 1 + 1  # one repeated frame skipped, plus the source photo
+    # one repeated frame skipped; the source photo is analysed too
+    assert analyzer.images == len(TRACK) - 1 + 1 and analyzer.described == 0
     assert engine.frames == len(TRACK) - 2  # repeated frame and faceless frame not sent to the engine
     assert np.array_equal(frames[2], frames[3])
 

@@ -40,8 +40,12 @@ def arcface_template(size: int) -> np.ndarray:
 
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """The 2x3 similarity matrix taking ``src`` points onto ``dst`` (least squares, Umeyama)."""
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
+    # Keep the caller's dtype: insightface estimates from float32 keypoints and the float32
+    # template, and estimating in float64 moves the matrix by ~2e-5, enough to flip crop pixels.
+    src = np.asarray(src)
+    dst = np.asarray(dst, dtype=src.dtype if src.dtype in (np.float32, np.float64) else np.float64)
+    if src.dtype not in (np.float32, np.float64):
+        src = src.astype(np.float64)
     if hasattr(SimilarityTransform, "from_estimate"):
         tform = SimilarityTransform.from_estimate(src, dst)
     else:  # scikit-image < 0.26

@@ -1,4 +1,4 @@
-"""Pass one over a target: detect and track faces in every frame, then name each person by index.
+"""Pass one over a target: detect, follow and track faces in every frame; smooth their landmarks.
 
 Only face records are kept (boxes, keypoints, landmarks), never pixels, so memory stays small even
 on long videos; the frames themselves are decoded again by the swap pass. Runs of identical
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from frameswap.errors import CancelledError
 from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.faces.dlib_backend import keypoints_from_68
+from frameswap.faces.follow import FaceFollower
+from frameswap.faces.smooth import LandmarkSmoother
 from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 from frameswap.media.types import Frame
@@ -30,23 +33,42 @@ def frame_digest(rgb: np.ndarray) -> bytes:
 
 @dataclass
 class TargetAnalysis:
-    """Per frame: the tracked faces; whether the frame repeats the previous one; frame digests."""
+    """Per frame: the tracked faces, and whether the frame repeats the previous one."""
 
     faces: list[list[Face]]
     repeats_previous: list[bool]
-    digests: list[bytes]
+    detections: int = 0  # full detector runs (the rest of the analysed frames were followed)
 
     @property
     def frame_count(self) -> int:
         return len(self.faces)
 
-    def track_ids(self) -> list[int]:
-        seen: dict[int, None] = {}
-        for frame_faces in self.faces:
-            for face in frame_faces:
-                if face.track_id is not None:
-                    seen.setdefault(face.track_id, None)
-        return list(seen)
+
+class _Detector:
+    """Detect-every-N scheduling over frames that arrive one by one, batched where it can be.
+
+    With ``detect_every == 1`` frames are detected in batches (one analyzer call per batch, which
+    batch-capable models run as one call); otherwise a ``FaceFollower`` detects on schedule and
+    follows faces (landmarks refreshed) in between, frame by frame.
+    """
+
+    def __init__(self, analyzer: FaceAnalyzer, options: TrackerOptions, batch_size: int) -> None:
+        self.analyzer = analyzer
+        self.tracker = FaceTracker(options)
+        self.batch_size = batch_size if options.detect_every == 1 else 1
+        self.follower = (
+            FaceFollower(analyzer, self.tracker, options.detect_every) if options.detect_every > 1 else None
+        )
+        self.detections = 0
+
+    def run(self, batch: list[tuple[int, np.ndarray]]) -> list[list[Face]]:
+        if self.follower is not None:
+            out = [self.follower.process(rgb, index) for index, rgb in batch]
+            self.detections = self.follower.stats.detections
+            return out
+        detected = self.analyzer.analyze([rgb for _, rgb in batch])
+        self.detections += len(batch)
+        return [self.tracker.update(faces, index) for (index, _), faces in zip(batch, detected, strict=True)]
 
 
 def analyze_target(
@@ -59,25 +81,22 @@ def analyze_target(
     model_lock: threading.Lock,
     cancel: threading.Event | None = None,
     on_frame: Callable[[int], None] | None = None,
+    smooth: bool = True,
 ) -> TargetAnalysis:
-    """Detect faces in every frame (batched), track identities, and keep the records only."""
-    tracker = FaceTracker(tracker_options)
+    """Detect (or follow) and track faces in every frame; keep the face records only."""
+    detector = _Detector(analyzer, tracker_options, batch_size)
     faces: list[list[Face]] = []
     repeats: list[bool] = []
-    digests: list[bytes] = []
-    pending: list[tuple[int, np.ndarray]] = []  # (frame index, rgb) of frames needing analysis
+    pending: list[tuple[int, np.ndarray]] = []
     last_digest: bytes | None = None
 
     def flush() -> None:
         if not pending:
             return
-        images = [rgb for _, rgb in pending]
         with model_lock, stats.timed("detect"):
-            detected = analyzer.analyze(images)
-        with stats.timed("track"):
-            for (index, _), frame_faces in zip(pending, detected, strict=True):
-                tracked = tracker.update(frame_faces, index)
-                faces[index] = [_lighten(f) for f in tracked]
+            tracked = detector.run(pending)
+        for (index, _), frame_faces in zip(pending, tracked, strict=True):
+            faces[index] = [replace(f, embedding=None) for f in frame_faces]  # keep records small
         stats.frames_processed += len(pending)
         pending.clear()
 
@@ -87,69 +106,43 @@ def analyze_target(
         digest = frame_digest(frame.rgb)
         repeat = digest == last_digest
         last_digest = digest
-        digests.append(digest)
         repeats.append(repeat)
         faces.append([])
         if not repeat:
             pending.append((frame.index, frame.rgb))
-            if len(pending) >= batch_size:
+            if len(pending) >= detector.batch_size:
                 flush()
         if on_frame is not None:
             on_frame(frame.index)
     flush()
-    # a repeated frame has the faces of the frame it repeats
     for index, repeat in enumerate(repeats):
         if repeat and index > 0:
-            faces[index] = faces[index - 1]
+            faces[index] = faces[index - 1]  # a repeated frame has the faces of the one it repeats
+    if smooth:
+        with stats.timed("track"):
+            faces = smooth_landmarks(faces, repeats)
     stats.frames = len(faces)
-    return TargetAnalysis(faces=faces, repeats_previous=repeats, digests=digests)
+    return TargetAnalysis(faces=faces, repeats_previous=repeats, detections=detector.detections)
 
 
-def _lighten(face: Face) -> Face:
-    """Drop what the swap pass does not need (the embedding) to keep long videos small."""
-    return replace(face, embedding=None)
-
-
-def identity_indexes(analysis: TargetAnalysis, reference_frame: int | None = None) -> dict[int, int]:
-    """Map track id → face index, the hosted API's semantics carried over to animations.
-
-    Index i is the i-th largest face in the reference frame (the first frame with a face unless the
-    caller names one); people who first appear elsewhere get the next indexes in order of appearance.
-    """
-    if reference_frame is None:
-        reference_frame = next((i for i, f in enumerate(analysis.faces) if f), 0)
-    order: dict[int, int] = {}
-    if 0 <= reference_frame < analysis.frame_count:
-        for face in sorted(analysis.faces[reference_frame], key=lambda f: -f.area):
-            if face.track_id is not None:
-                order.setdefault(face.track_id, len(order))
-    for track_id in analysis.track_ids():
-        order.setdefault(track_id, len(order))
-    return order
-
-
-def faces_by_index(analysis: TargetAnalysis, order: dict[int, int]) -> list[tuple[int, Face, int]]:
-    """For each index: (index, the face at its first sighting, frame of that sighting)."""
-    first: dict[int, tuple[Face, int]] = {}
-    for frame_index, frame_faces in enumerate(analysis.faces):
+def smooth_landmarks(faces: list[list[Face]], repeats: list[bool]) -> list[list[Face]]:
+    """One-Euro filter each tracked face's landmarks (or keypoints) over the clip, so that a
+    swapped face does not jitter; done per clip here so engines stay free of per-clip state."""
+    smoother = LandmarkSmoother()
+    out: list[list[Face]] = []
+    for index, frame_faces in enumerate(faces):
+        if repeats[index] and index > 0:
+            out.append(out[-1])
+            continue
+        smoothed = []
         for face in frame_faces:
-            if face.track_id is not None and face.track_id not in first:
-                first[face.track_id] = (face, frame_index)
-    return sorted(
-        ((order[tid], face, frame) for tid, (face, frame) in first.items()), key=lambda item: item[0]
-    )
-
-
-def count_frames_seen(analysis: TargetAnalysis) -> dict[int, int]:
-    """How many frames each track id appears in."""
-    counts: dict[int, int] = {}
-    for frame_faces in analysis.faces:
-        for face in frame_faces:
-            if face.track_id is not None:
-                counts[face.track_id] = counts.get(face.track_id, 0) + 1
-    return counts
-
-
-def reference_faces(analysis: TargetAnalysis, order: dict[int, int], frame: int) -> Sequence[Face]:
-    """The faces of one frame, ordered by their index."""
-    return sorted(analysis.faces[frame], key=lambda f: order.get(f.track_id or -1, 1 << 30))
+            if face.track_id is None:
+                smoothed.append(face)
+            elif face.landmarks is not None:
+                pts = smoother.smooth(face.track_id, face.landmarks, index).astype(np.float32)
+                smoothed.append(replace(face, landmarks=pts, kps=keypoints_from_68(pts).astype(np.float32)))
+            else:
+                kps = smoother.smooth(face.track_id, face.kps, index).astype(np.float32)
+                smoothed.append(replace(face, kps=kps))
+        out.append(smoothed)
+    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,14 @@ import numpy as np
 from tqdm import tqdm
 
 from frameswap.engines.base import SwapEngine, SwapJob
-from frameswap.errors import FaceIndexError, NoFaceError
+from frameswap.errors import NoFaceError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.select import pair_indexes, parse_indexes
-from frameswap.faces.types import Face, sort_large_to_small
+from frameswap.faces.select import IdentityIndex, SwapTarget, select_targets
+from frameswap.faces.types import sort_large_to_small
 from frameswap.media import encode_bytes, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.options import SwapOptions
-from frameswap.pipeline.analysis import TargetAnalysis, analyze_target, identity_indexes
+from frameswap.pipeline.analysis import TargetAnalysis, analyze_target
 from frameswap.pipeline.stats import StageTimes
 from frameswap.pipeline.threads import Consumer, Prefetch
 
@@ -90,25 +90,6 @@ def analyze_source(models: Models, source: object, options: SwapOptions, fetcher
     return first.rgb, faces
 
 
-def resolve_pairs(options: SwapOptions, n_source: int, n_target: int) -> list[tuple[int, int]]:
-    """(target index, source index) pairs, checked against the faces actually found."""
-    targets = parse_indexes(options.input_faces_index, "input_faces_index")
-    sources = parse_indexes(options.source_faces_index, "source_faces_index")
-    pairs = pair_indexes(targets, sources)
-    for target_index, source_index in pairs:
-        if target_index >= n_target:
-            raise FaceIndexError(
-                f"input_faces_index {target_index} is out of range: {n_target} "
-                f"face{'s' if n_target != 1 else ''} found in the target"
-            )
-        if source_index >= n_source:
-            raise FaceIndexError(
-                f"source_faces_index {source_index} is out of range: {n_source} "
-                f"face{'s' if n_source != 1 else ''} found in the source"
-            )
-    return pairs
-
-
 def run_swap(
     models: Models,
     source: object,
@@ -151,15 +132,17 @@ def run_swap(
                 cancel=cancel,
                 on_frame=lambda i: (bar.update(1), tick(i)),
             )
-        order = identity_indexes(analysis, options.reference_frame)
-        if not order:
-            raise NoFaceError(f"no face found in the target ({analysis.frame_count} frames searched)")
-        pairs = resolve_pairs(options, len(source_faces), len(order))
+        targets = select_targets(
+            analysis.faces,
+            options.input_faces_index,
+            options.source_faces_index,
+            len(source_faces),
+            options.reference_frame,
+        )
+        people = len(IdentityIndex.from_tracks(analysis.faces, options.reference_frame).faces)
+        used = sorted({t.source_index for frame_targets in targets for t in frame_targets})
         with lock:
-            prepared = {
-                s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in {s for _, s in pairs}
-            }
-        source_for_index = {t: prepared[s] for t, s in pairs}
+            prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
 
         def encode(frames: Iterator[Frame]) -> Path | bytes:
             if destination is None:
@@ -172,7 +155,7 @@ def run_swap(
         encode_started = time.perf_counter()
         try:
             with tqdm(total=total, desc="swapping", unit="frame", disable=not progress, leave=False) as bar:
-                swapped = _swapped(reader, analysis, order, source_for_index, models, options, stats, cancel)
+                swapped = _swapped(reader, analysis, targets, prepared, models, options, stats, cancel)
                 for frame in swapped:
                     writer.put(frame)
                     bar.update(1)
@@ -190,7 +173,7 @@ def run_swap(
         format=fmt,
         info=info,
         stats=stats,
-        indexes_found=len(order),
+        indexes_found=people,
     )
 
 
@@ -207,19 +190,10 @@ def _decoded(reader, stats: StageTimes, cancel: threading.Event | None) -> Itera
     )
 
 
-def _jobs_for(faces: Sequence[Face], order: dict[int, int], sources: dict[int, Any]) -> list[SwapJob]:
-    jobs = []
-    for face in faces:
-        index = order.get(face.track_id) if face.track_id is not None else None
-        if index is not None and index in sources:
-            jobs.append(SwapJob(target=face, source=sources[index]))
-    return jobs
-
-
 def _swapped(
     reader,
     analysis: TargetAnalysis,
-    order: dict[int, int],
+    targets: list[list[SwapTarget]],
     sources: dict[int, Any],
     models: Models,
     options: SwapOptions,
@@ -260,7 +234,7 @@ def _swapped(
         return out
 
     for frame in _decoded(reader, stats, cancel):
-        jobs = _jobs_for(analysis.faces[frame.index], order, sources)
+        jobs = [SwapJob(target=t.face, source=sources[t.source_index]) for t in targets[frame.index]]
         batch.append((frame, jobs))
         if len(batch) >= options.batch_size:
             yield from process(batch)

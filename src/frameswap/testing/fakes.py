@@ -36,11 +36,15 @@ class SquareAnalyzer:
 
     def __init__(self) -> None:
         self.calls = 0
-        self.images = 0
+        self.images = 0  # images detected
+        self.described = 0  # images where known faces were refreshed (followed)
 
     def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
         self.calls += 1
         self.images += len(images)
+        return self._find(images)
+
+    def _find(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
         out = []
         for rgb in images:
             mask = (rgb[:, :, 0] == FACE_RED).astype(np.uint8)
@@ -54,8 +58,23 @@ class SquareAnalyzer:
             out.append(sort_large_to_small(faces))
         return out
 
-    def describe(self, images, faces):
-        return [list(f) for f in faces]
+    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """Each given face refreshed from the square nearest its box (as a landmark predictor
+        would re-fit inside a predicted box); score 0 where no square is near."""
+        self.described += len(images)
+        out = []
+        for found, known in zip(self._find(images), faces, strict=True):
+            refreshed = []
+            for face in known:
+                centre = (face.box[:2] + face.box[2:]) / 2
+                best = min(found, key=lambda f: np.linalg.norm((f.box[:2] + f.box[2:]) / 2 - centre),
+                           default=None)
+                if best is None:
+                    refreshed.append(Face(face.box, 0.0, face.kps, None, face.embedding, face.track_id))
+                else:
+                    refreshed.append(Face(best.box, 1.0, best.kps, None, best.embedding, face.track_id))
+            out.append(refreshed)
+        return out
 
 
 class PaintEngine:

@@ -1,0 +1,272 @@
+"""The embedded analyzer: dlib's detector, 68-point landmarks and 128-D descriptor, no download.
+
+Everything here ships with pip packages (``dlib-bin`` and ``face-recognition-models``), which is
+why a fresh install can analyse faces without fetching anything. The models are:
+
+- detector: dlib's HOG + linear SVM frontal detector (fast on CPU), or optionally the MMOD CNN
+  detector from ``face_recognition_models`` (more robust to pose, much slower on CPU);
+- ``shape_predictor_68_face_landmarks.dat``: the iBUG 68-point regression-tree predictor;
+- ``dlib_face_recognition_resnet_model_v1.dat``: the 128-D ResNet descriptor, on which two photos
+  of one person usually lie closer than 0.6 (Euclidean).
+
+Thread-safety: dlib's detector, predictor and descriptor objects are not documented as safe to
+share between threads, so one ``DlibAnalyzer`` must be used by one thread at a time. Build one
+analyzer per worker thread (``from_packages`` is cheap: about 0.3 s, the files are ~100 MB read
+once per analyzer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
+
+from frameswap.errors import ModelNotFoundError, OptionsError, SourceError
+from frameswap.faces.align import estimate_similarity
+from frameswap.faces.types import Face, sort_large_to_small
+
+DetectorKind = Literal["hog", "cnn"]
+
+
+
+def default_min_score(kind: DetectorKind, upsample: int) -> float:
+    """The detection threshold used when none is given.
+
+    HOG's score is an SVM margin. On insightface's t1 photo the weakest true face scores 0.37 with
+    upsample 1 and 0.21 with upsample 0; on the astronaut, her mission patch is a false face scoring
+    0.12 with upsample 1 (and is not found at all with upsample 0). Hence 0.25 when upsampling,
+    dlib's own 0 otherwise. The CNN's MMOD confidence keeps dlib's usual 0.
+    """
+    if kind == "hog" and upsample >= 1:
+        return 0.25
+    return 0.0
+
+
+# Where the detector's box sits relative to the landmarks' bounding box, as fractions of the
+# landmarks' width/height (means measured on the 7 faces of t1 + astronaut; x made symmetric).
+# Used so a box re-derived from landmarks (``describe``) is comparable to a detected box (IoU).
+_BOX_HALF_WIDTH = 0.51
+_BOX_TOP = -0.125
+_BOX_BOTTOM = -0.092
+
+# Below this quality, a follower should run the detector again (see ``describe``).
+REDETECT_BELOW = 0.4
+# Identity agreement of a followed face with itself one frame earlier: the same face in
+# consecutive frames lies well below 0.5; landmarks fitted on background or on another texture
+# land at 0.74-0.77 from the face (measured on t1), so agreement falls from 1 at 0.5 to 0 at 0.7.
+_SAME_FACE = 0.5
+_OTHER_FACE = 0.7
+
+
+def keypoints_from_68(landmarks: np.ndarray) -> np.ndarray:
+    """The five insightface-order keypoints derived from the 68 iBUG points.
+
+    Image-left eye centre (mean of 36-41), image-right eye centre (mean of 42-47), nose tip (30),
+    mouth corners on the image's left (48) and right (54).
+    """
+    pts = np.asarray(landmarks, dtype=np.float32)
+    return np.stack(
+        [pts[36:42].mean(axis=0), pts[42:48].mean(axis=0), pts[30], pts[48], pts[54]]
+    ).astype(np.float32)
+
+
+def box_from_68(landmarks: np.ndarray) -> np.ndarray:
+    """A detector-like box (x1, y1, x2, y2) re-derived from 68 landmarks."""
+    pts = np.asarray(landmarks, dtype=np.float64)
+    (lx1, ly1), (lx2, ly2) = pts.min(axis=0), pts.max(axis=0)
+    w, h = lx2 - lx1, ly2 - ly1
+    cx = (lx1 + lx2) / 2.0
+    return np.array(
+        [cx - _BOX_HALF_WIDTH * w, ly1 + _BOX_TOP * h, cx + _BOX_HALF_WIDTH * w, ly2 + _BOX_BOTTOM * h],
+        dtype=np.float32,
+    )
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) boxes."""
+    ix1, iy1 = max(a[0], b[0]), max(a[1], b[1])
+    ix2, iy2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, float(ix2 - ix1)) * max(0.0, float(iy2 - iy1))
+    area_a = max(0.0, float(a[2] - a[0])) * max(0.0, float(a[3] - a[1]))
+    area_b = max(0.0, float(b[2] - b[0])) * max(0.0, float(b[3] - b[1]))
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _check_image(image: np.ndarray, where: str) -> np.ndarray:
+    """dlib wants a C-contiguous uint8 RGB array; anything else is a caller error, said clearly."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        dtype = getattr(image, "dtype", None)
+        raise SourceError(f"{where}: expected an RGB uint8 image (H, W, 3), got shape {shape} dtype {dtype}")
+    return np.ascontiguousarray(image)
+
+
+class DlibAnalyzer:
+    """``FaceAnalyzer`` on dlib: HOG (or CNN) detection, 68 landmarks, 128-D descriptors.
+
+    The constructor takes already loaded dlib objects (no I/O); ``from_packages`` loads the files
+    shipped by ``face_recognition_models``. Not thread-safe: one instance per thread.
+    """
+
+    name = "dlib"
+
+    def __init__(
+        self,
+        detector: Any,
+        predictor: Any,
+        encoder: Any,
+        *,
+        detector_kind: DetectorKind = "hog",
+        upsample: int = 1,
+        min_score: float | None = None,
+        descriptor_padding: float = 0.25,
+    ) -> None:
+        if detector_kind not in ("hog", "cnn"):
+            raise OptionsError(f"dlib detector must be 'hog' or 'cnn', got {detector_kind!r}")
+        if not 0 <= int(upsample) <= 3:
+            raise OptionsError(f"dlib upsample must be 0..3, got {upsample}")
+        self._detector = detector
+        self._predictor = predictor
+        self._encoder = encoder
+        self.detector_kind: DetectorKind = detector_kind
+        self.upsample = int(upsample)
+        default = default_min_score(detector_kind, self.upsample)
+        self.min_score = default if min_score is None else float(min_score)
+        self.descriptor_padding = float(descriptor_padding)
+
+    @classmethod
+    def from_packages(cls, detector: DetectorKind = "hog", upsample: int = 1, **kwargs: Any) -> DlibAnalyzer:
+        """Load the detector, predictor and descriptor that ``face_recognition_models`` ships."""
+        try:
+            import dlib
+            import face_recognition_models as frm
+        except ImportError as exc:  # pragma: no cover - both are hard dependencies
+            raise ModelNotFoundError(
+                f"the dlib analyzer needs the packages dlib-bin and face-recognition-models: {exc}"
+            ) from exc
+        if detector == "hog":
+            det = dlib.get_frontal_face_detector()
+        elif detector == "cnn":
+            det = dlib.cnn_face_detection_model_v1(_existing(frm.cnn_face_detector_model_location()))
+        else:
+            raise OptionsError(f"dlib detector must be 'hog' or 'cnn', got {detector!r}")
+        predictor = dlib.shape_predictor(_existing(frm.pose_predictor_model_location()))
+        encoder = dlib.face_recognition_model_v1(_existing(frm.face_recognition_model_location()))
+        return cls(det, predictor, encoder, detector_kind=detector, upsample=upsample, **kwargs)
+
+    # -- FaceAnalyzer -------------------------------------------------------------------------
+
+    def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """Detect, landmark and describe every face of each image; large to small by box area.
+
+        ``score`` is the detector's confidence (HOG: SVM margin; CNN: MMOD confidence); faces
+        scoring below ``min_score`` are dropped.
+        """
+        results: list[list[Face]] = []
+        for n, raw in enumerate(images):
+            image = _check_image(raw, f"dlib analyze, image {n}")
+            rects, scores = self._detect(image)
+            pairs = zip(rects, scores, strict=True)
+            faces = [self._describe_rect(image, rect, score) for rect, score in pairs]
+            results.append(sort_large_to_small(faces))
+        return results
+
+    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """Refresh landmarks, keypoints, box and descriptor of faces whose boxes are known.
+
+        The predictor runs in each given box (e.g. a tracker's prediction) and the descriptor is
+        recomputed. The new box: when the given face carries landmarks (from an earlier frame), the
+        given box moved by the similarity taking those landmarks onto the new ones, which keeps each
+        face's box convention stable from frame to frame (re-deriving a box from the landmarks with
+        fixed offsets shifts it on turned or tilted heads, and the predictor then drifts);
+        otherwise a detector-like box derived from the 68 points. The returned ``score`` is a
+        quality in [0, 1] for followers: the IoU between the given box and the re-derived box
+        (0.57-0.81 when the given box is a fresh HOG box, near 1 when it is a box this method
+        derived for the previous frame), multiplied, when the given face carries a descriptor, by
+        an identity agreement that is 1 up to a distance of 0.5 and falls linearly to 0 at 0.7.
+        Below ``REDETECT_BELOW`` (0.4) the landmarks have likely slid off the face: re-detect.
+        Without a given descriptor only the geometric part is left, which cannot tell a face from
+        background: keep descriptors on followed faces.
+        The track id is kept.
+        """
+        if len(images) != len(faces):
+            raise OptionsError(f"dlib describe: {len(images)} images but {len(faces)} face lists")
+        import dlib
+
+        results: list[list[Face]] = []
+        for n, (raw, known) in enumerate(zip(images, faces, strict=True)):
+            image = _check_image(raw, f"dlib describe, image {n}")
+            refreshed: list[Face] = []
+            for face in known:
+                x1, y1, x2, y2 = (round(float(v)) for v in face.box)
+                new = self._describe_rect(image, dlib.rectangle(x1, y1, x2, y2), 0.0, rederive_box=True)
+                if face.landmarks is not None:
+                    new = replace(new, box=_carry_box(face, new.landmarks))
+                quality = box_iou(np.asarray(face.box, dtype=np.float32), new.box)
+                if face.embedding is not None and new.embedding is not None:
+                    dist = float(np.linalg.norm(np.asarray(face.embedding) - new.embedding))
+                    quality *= float(np.clip((_OTHER_FACE - dist) / (_OTHER_FACE - _SAME_FACE), 0, 1))
+                refreshed.append(
+                    Face(new.box, quality, new.kps, new.landmarks, new.embedding, face.track_id)
+                )
+            results.append(refreshed)
+        return results
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _detect(self, image: np.ndarray) -> tuple[list[Any], list[float]]:
+        if self.detector_kind == "hog":
+            rects, scores, _ = self._detector.run(image, self.upsample, self.min_score)
+            return list(rects), [float(s) for s in scores]
+        found = self._detector(image, self.upsample)
+        kept = [d for d in found if d.confidence >= self.min_score]
+        return [d.rect for d in kept], [float(d.confidence) for d in kept]
+
+    def _describe_rect(self, image: np.ndarray, rect: Any, score: float, rederive_box: bool = False) -> Face:
+        shape = self._predictor(image, rect)
+        landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+        descriptor = np.asarray(
+            self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding), dtype=np.float32
+        )
+        if rederive_box:
+            box = box_from_68(landmarks)
+        else:
+            box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float32)
+        return Face(box, float(score), keypoints_from_68(landmarks), landmarks, descriptor)
+
+
+def _carry_box(face: Face, landmarks: np.ndarray) -> np.ndarray:
+    """``face``'s box moved by the similarity taking its landmarks onto ``landmarks``.
+
+    The given box may be a tracker's prediction: it is measured relative to the old landmarks'
+    own detector-like box, so a predicted shift does not accumulate.
+    """
+    m = estimate_similarity(face.landmarks, landmarks)
+    scale = float(np.hypot(m[0, 0], m[1, 0]))
+    old = np.asarray(face.landmarks, dtype=np.float64)
+    ref = box_from_68(old).astype(np.float64)  # where the old landmarks put the box
+    detected = np.asarray(face.box, dtype=np.float64)
+    if box_iou(ref, detected) < 0.3:  # box and landmarks disagree (stale landmarks): trust landmarks
+        return box_from_68(landmarks)
+    offset = detected - ref  # this face's own box convention relative to landmarks
+    centre = (ref[:2] + ref[2:]) / 2.0
+    new_centre = m[:, :2] @ centre + m[:, 2]
+    half = (ref[2:] - ref[:2]) / 2.0 * scale
+    return np.concatenate([new_centre - half, new_centre + half]).astype(np.float32) + (
+        offset * scale
+    ).astype(np.float32)
+
+
+def _existing(path: str) -> str:
+    """The path itself, or ``ModelNotFoundError`` saying which packaged file is missing."""
+    import os
+
+    if not os.path.isfile(path):
+        raise ModelNotFoundError(
+            f"dlib model file {path} is missing: reinstall with `pip install --force-reinstall "
+            "face-recognition-models`"
+        )
+    return path

@@ -1,0 +1,174 @@
+"""Detect on some frames, follow faces in between: fewer full detections for the same identities.
+
+Full detection (a detector over the whole frame, then landmarks and embedding) is the expensive
+step. Between detection frames the follower asks the analyzer to ``describe`` the faces the tracker
+predicts (last box moved by the track's velocity): the backend refreshes landmarks (and embedding)
+inside each given box, so the landmarks the swap needs are still fresh on every frame.
+
+A followed face that no longer looks like a face forces a full detection on that same frame. The
+rule (``FollowQuality``): the backend dropped the face, its score (``describe`` returns a follow
+quality in [0, 1], e.g. dlib: overlap of given and re-derived box times identity agreement) fell
+under ``min_score``, its box collapsed or blew up against the prediction, its box jumped away
+from the prediction, or its embedding no longer matches its track's identity. New faces entering
+the frame are found at the next scheduled detection; ``detect_every=1`` detects on every frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from frameswap.errors import OptionsError
+from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.faces.track import FaceTracker
+from frameswap.faces.types import Face
+from frameswap.options import TrackerOptions
+
+
+@dataclass(frozen=True)
+class FollowQuality:
+    """When a followed face is judged lost, forcing a full detection."""
+
+    min_score: float = 0.4  # describe's score is a follow quality in [0, 1]; below it, lost
+    min_area_ratio: float = 0.5  # followed box area / predicted box area, below: collapsed
+    max_area_ratio: float = 2.0  # above: blown up
+    max_center_shift: float = 0.5  # centre moved more than this fraction of the box side
+    max_identity_distance: float = 1.0  # embedding distance to the track, relative to its threshold
+
+
+@dataclass
+class FollowStats:
+    """What the follower did; ``detections_per_frame`` is the cost figure."""
+
+    frames: int = 0
+    detections: int = 0  # frames on which the full detector ran (scheduled or forced)
+    forced: int = 0  # of those, forced by a lost followed face
+    followed: int = 0  # frames served by describe only
+
+    @property
+    def detections_per_frame(self) -> float:
+        return self.detections / self.frames if self.frames else 0.0
+
+
+def _side(box: np.ndarray) -> tuple[float, float, float, float]:
+    """Centre x, centre y, side (sqrt of area), area of a box."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = max(x2 - x1, 0.0), max(y2 - y1, 0.0)
+    return (x1 + x2) / 2, (y1 + y2) / 2, float(np.sqrt(w * h)), w * h
+
+
+class FaceFollower:
+    """Runs the detect-or-follow schedule for one clip, frame by frame, through one tracker."""
+
+    def __init__(
+        self,
+        analyzer: FaceAnalyzer,
+        tracker: FaceTracker,
+        detect_every: int,
+        quality: FollowQuality | None = None,
+    ):
+        if detect_every < 1:
+            raise OptionsError(f"detect_every must be >= 1, got {detect_every}")
+        self.analyzer = analyzer
+        self.tracker = tracker
+        self.detect_every = detect_every
+        self.quality = quality or FollowQuality()
+        self.stats = FollowStats()
+        self._since_detection: int | None = None
+
+    def reset(self) -> None:
+        """Start a new clip: the tracker is reset too."""
+        self.tracker.reset()
+        self.stats = FollowStats()
+        self._since_detection = None
+
+    def process(self, image: np.ndarray, frame_index: int) -> list[Face]:
+        """The tracked faces of one frame (frames must come in increasing order)."""
+        self.stats.frames += 1
+        due = self._since_detection is None or self._since_detection + 1 >= self.detect_every
+        if not due:
+            predicted = self.tracker.predict(frame_index)
+            if not predicted:
+                # nothing to follow: detect, so a face entering after an empty frame is not missed
+                return self._detect(image, frame_index)
+            refreshed = self.analyzer.describe([image], [predicted])[0]
+            if self._still_good(predicted, refreshed):
+                self._since_detection += 1  # type: ignore[operator]
+                self.stats.followed += 1
+                return self.tracker.update(refreshed, frame_index)
+            self.stats.forced += 1
+        return self._detect(image, frame_index)
+
+    def _detect(self, image: np.ndarray, frame_index: int) -> list[Face]:
+        faces = self.analyzer.analyze([image])[0]
+        self.stats.detections += 1
+        self._since_detection = 0
+        return self.tracker.update(faces, frame_index)
+
+    def _still_good(self, predicted: Sequence[Face], refreshed: Sequence[Face]) -> bool:
+        """False when any followed face looks lost (see the module docstring for the rule)."""
+        q = self.quality
+        if len(refreshed) != len(predicted):
+            return False
+        for guess, face in zip(predicted, refreshed, strict=True):
+            box = np.asarray(face.box, dtype=np.float64)
+            if not np.all(np.isfinite(box)):
+                return False
+            gx, gy, gside, garea = _side(guess.box)
+            fx, fy, _, farea = _side(box)
+            if garea <= 0 or not q.min_area_ratio <= farea / garea <= q.max_area_ratio:
+                return False
+            if np.hypot(fx - gx, fy - gy) > q.max_center_shift * gside:
+                return False
+            if not face.score >= q.min_score:
+                return False
+            if guess.track_id is not None:
+                distance = self.tracker.identity_distance(guess.track_id, face)
+                if distance is not None and distance > q.max_identity_distance:
+                    return False
+        return True
+
+
+def _pixels(frame: object) -> np.ndarray:
+    """A frame's RGB array, whether given a ``Frame`` (``.rgb``) or an array."""
+    return np.asarray(getattr(frame, "rgb", frame))
+
+
+def track_sequence(
+    frames: Iterable[object],
+    analyzer: FaceAnalyzer,
+    options: TrackerOptions | None = None,
+    *,
+    quality: FollowQuality | None = None,
+    batch_size: int = 8,
+) -> list[list[Face]]:
+    """Tracked faces of every frame of a clip (frames: RGB arrays or ``Frame`` objects).
+
+    With ``detect_every == 1`` detection runs in batches of ``batch_size`` frames (one analyzer call
+    per batch, which batch-capable backends run as one model call); otherwise frame by frame
+    through a ``FaceFollower``.
+    """
+    options = options or TrackerOptions()
+    tracker = FaceTracker(options)
+    out: list[list[Face]] = []
+    if options.detect_every == 1:
+        batch: list[np.ndarray] = []
+
+        def flush() -> None:
+            for faces in analyzer.analyze(batch):
+                out.append(tracker.update(faces, len(out)))
+            batch.clear()
+
+        for frame in frames:
+            batch.append(_pixels(frame))
+            if len(batch) >= max(batch_size, 1):
+                flush()
+        if batch:
+            flush()
+        return out
+    follower = FaceFollower(analyzer, tracker, options.detect_every, quality)
+    for i, frame in enumerate(frames):
+        out.append(follower.process(_pixels(frame), i))
+    return out

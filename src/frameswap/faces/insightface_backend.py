@@ -1,0 +1,146 @@
+"""The ``insightface`` analyzer: SCRFD det_10g + ArcFace w600k_r50 (buffalo_l), our own batched code.
+
+It reproduces insightface's ``FaceAnalysis`` (detection + recognition) to 1e-4 without importing
+insightface, then orders faces large → small by box area (the hosted API's order; insightface
+returns score order). ``landmarks`` is None: buffalo_l's 106/68-point models are not used, the
+five SCRFD keypoints are what alignment needs (MODELS.md §6).
+
+``describe`` (for frames where a tracker already knows the boxes) refreshes each face's keypoints
+by running the detector on a padded crop around its box, at the scale a full-frame detection of
+that image would use, and takes the detection that overlaps the given box best. Then the box,
+score and keypoints are the refreshed ones; when nothing overlaps enough, the given face keeps its
+box and keypoints. Embeddings are then recomputed for every face in one ArcFace run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from frameswap.faces.types import Face, sort_large_to_small
+from frameswap.models.arcface import ArcFace
+from frameswap.models.scrfd import SCRFD, Detections, check_rgb_image
+from frameswap.models.session import SessionOptions
+from frameswap.models.store import ModelStore
+
+DETECTOR_NAME = "det_10g"
+RECOGNIZER_NAME = "w600k_r50"
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box against many (plain pixel areas)."""
+    if boxes.size == 0:
+        return np.zeros((0,), np.float64)
+    x1 = np.maximum(box[0], boxes[:, 0])
+    y1 = np.maximum(box[1], boxes[:, 1])
+    x2 = np.minimum(box[2], boxes[:, 2])
+    y2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.maximum(0.0, x2 - x1) * np.maximum(0.0, y2 - y1)
+    area = max(0.0, float(box[2] - box[0])) * max(0.0, float(box[3] - box[1]))
+    areas = np.maximum(0.0, boxes[:, 2] - boxes[:, 0]) * np.maximum(0.0, boxes[:, 3] - boxes[:, 1])
+    union = area + areas - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+class InsightFaceAnalyzer:
+    """Detect (SCRFD), align and embed (ArcFace). Images are RGB uint8 (H, W, 3)."""
+
+    name = "insightface"
+
+    def __init__(
+        self,
+        detector: SCRFD,
+        recognizer: ArcFace,
+        *,
+        refresh_padding: float = 0.5,
+        refresh_min_iou: float = 0.3,
+    ) -> None:
+        self.detector = detector
+        self.recognizer = recognizer
+        self.refresh_padding = float(refresh_padding)
+        self.refresh_min_iou = float(refresh_min_iou)
+
+    @classmethod
+    def from_paths(
+        cls,
+        det_path: str | Path,
+        rec_path: str | Path,
+        session_options: SessionOptions = SessionOptions(),
+        det_size: tuple[int, int] = (640, 640),
+        det_thresh: float = 0.5,
+    ) -> InsightFaceAnalyzer:
+        detector = SCRFD.from_path(det_path, session_options, det_size=det_size, det_thresh=det_thresh)
+        return cls(detector, ArcFace.from_path(rec_path, session_options))
+
+    @classmethod
+    def from_store(
+        cls,
+        store: ModelStore,
+        session_options: SessionOptions = SessionOptions(),
+        det_size: tuple[int, int] = (640, 640),
+        det_thresh: float = 0.5,
+    ) -> InsightFaceAnalyzer:
+        """Both files from the store; a missing one raises ModelNotFoundError naming the fetch command."""
+        return cls.from_paths(
+            store.path(DETECTOR_NAME), store.path(RECOGNIZER_NAME), session_options, det_size, det_thresh
+        )
+
+    def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """Faces of each image, large → small by box area, each with a raw 512-D embedding."""
+        images = list(images)
+        detections = self.detector.detect(images)
+        return self._with_embeddings(images, [_faces_of(d) for d in detections])
+
+    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """Refresh keypoints (local re-detection) and embeddings of known faces, order kept."""
+        images = list(images)
+        if len(images) != len(faces):
+            raise ValueError(f"describe got {len(images)} images but {len(faces)} face lists")
+        refreshed: list[list[Face]] = []
+        for image, given in zip(images, faces, strict=True):
+            check_rgb_image(image)
+            if not given:
+                refreshed.append([])
+                continue
+            regions = np.stack([self._padded(face.box) for face in given])
+            found = self.detector.detect_regions(image, regions)
+            refreshed.append([self._refresh(face, dets) for face, dets in zip(given, found, strict=True)])
+        return self._with_embeddings(images, refreshed, keep_order=True)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _padded(self, box: np.ndarray) -> np.ndarray:
+        x1, y1, x2, y2 = (float(v) for v in box)
+        pad = self.refresh_padding * max(x2 - x1, y2 - y1, 1.0)
+        return np.array([x1 - pad, y1 - pad, x2 + pad, y2 + pad], dtype=np.float64)
+
+    def _refresh(self, face: Face, dets: Detections) -> Face:
+        if len(dets) == 0:
+            return face
+        ious = box_iou(np.asarray(face.box, np.float64), dets.boxes.astype(np.float64))
+        best = int(np.argmax(ious))
+        if ious[best] < self.refresh_min_iou:
+            return face
+        return replace(face, box=dets.boxes[best].copy(), score=float(dets.scores[best]),
+                       kps=dets.kps[best].copy())
+
+    def _with_embeddings(
+        self, images: list[np.ndarray], faces: list[list[Face]], keep_order: bool = False
+    ) -> list[list[Face]]:
+        kps = [np.stack([f.kps for f in fs]) if fs else np.zeros((0, 5, 2), np.float32) for fs in faces]
+        embeddings = self.recognizer.embed(images, kps)
+        out = []
+        for fs, embs in zip(faces, embeddings, strict=True):
+            described = [replace(f, embedding=e.copy()) for f, e in zip(fs, embs, strict=True)]
+            out.append(described if keep_order else sort_large_to_small(described))
+        return out
+
+
+def _faces_of(dets: Detections) -> list[Face]:
+    return [
+        Face(box=dets.boxes[i].copy(), score=float(dets.scores[i]), kps=dets.kps[i].copy())
+        for i in range(len(dets))
+    ]

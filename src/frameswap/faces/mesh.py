@@ -1,0 +1,116 @@
+"""Landmark meshes: extend the 68 iBUG points, triangulate, and warp piecewise-affinely.
+
+The classic engine moves a source face onto a target by mapping each triangle of a landmark mesh
+with its own affine transform. The warp is done as ONE ``cv2.remap`` over the destination's
+bounding box: a triangle-index raster tells each destination pixel which inverse affine to use,
+which is faster and seam-free compared with warping triangles one by one.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from frameswap.faces.align import estimate_similarity
+
+JAW = np.arange(0, 17)
+BROWS = np.arange(17, 27)
+# Points that define the pose of a face without depending much on expression or on the jaw:
+# brows, nose bridge and tip, eyes.
+POSE_POINTS = np.arange(17, 48)
+FOREHEAD_RAISE = 0.12  # forehead points: brows raised by this fraction of the chin-to-eyes vector
+
+
+def extend_68(points: np.ndarray) -> np.ndarray:
+    """The 68 points plus 10 forehead points above the brows (dlib stops at the brows).
+
+    Without them the mesh ends at the brows and the old forehead/brow ridge of the target stays.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    eyes_mid = pts[36:48].mean(axis=0)
+    up = eyes_mid - pts[8]  # chin to eyes: "up" in the face's own frame, scaled by face size
+    forehead = pts[BROWS] + FOREHEAD_RAISE * up
+    return np.vstack([pts, forehead])
+
+
+def outline_indices() -> np.ndarray:
+    """Indices (into ``extend_68`` points) of the face outline, in polygon order."""
+    forehead = np.arange(68, 78)[::-1]  # right brow to left brow, closing the jaw loop
+    return np.concatenate([JAW, forehead])
+
+
+def outline_polygon(points_ext: np.ndarray) -> np.ndarray:
+    """The convex hull of an extended landmark set, as an int32 polygon for ``cv2.fillPoly``."""
+    hull = cv2.convexHull(np.round(points_ext).astype(np.float32))
+    return np.round(hull.reshape(-1, 2)).astype(np.int32)
+
+
+def align_shape(source: np.ndarray, target: np.ndarray, idx: np.ndarray = POSE_POINTS) -> np.ndarray:
+    """``source`` landmarks moved by the similarity that best maps their ``idx`` points onto ``target``'s.
+
+    This carries the source's proportions (eye spacing, nose length, jaw width) into the target's
+    position, scale and in-plane rotation.
+    """
+    m = estimate_similarity(np.asarray(source)[idx], np.asarray(target)[idx])
+    src = np.asarray(source, dtype=np.float64)
+    return src @ m[:, :2].T + m[:, 2]
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles (T, 3) over ``points``, without degenerate (near zero-area) ones."""
+    tris = Delaunay(np.asarray(points, dtype=np.float64)).simplices
+    p = np.asarray(points, dtype=np.float64)[tris]
+    u, v = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    area = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]) / 2.0
+    return tris[area > 1e-3].astype(np.int32)
+
+
+def _inverse_affines(src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Per triangle, the 2x3 affine mapping destination coordinates back to source coordinates."""
+    mats = np.zeros((len(tris), 2, 3), dtype=np.float64)
+    for k, tri in enumerate(tris):
+        mats[k] = cv2.getAffineTransform(dst_pts[tri].astype(np.float32), src_pts[tri].astype(np.float32))
+    return mats
+
+
+def warp_mesh(
+    src_image: np.ndarray,
+    src_pts: np.ndarray,
+    dst_pts: np.ndarray,
+    tris: np.ndarray,
+    dst_shape: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """Warp ``src_image`` so that each triangle ``src_pts[tri]`` lands on ``dst_pts[tri]``.
+
+    Returns ``(patch, covered, (x0, y0, x1, y1))``: the warped pixels and a uint8 coverage mask
+    (255 inside the mesh) over the destination rectangle ``[y0:y1, x0:x1]``, clipped to the
+    destination image of shape ``dst_shape`` (H, W). Empty rectangle when the mesh lies outside.
+    """
+    h, w = dst_shape
+    dst = np.asarray(dst_pts, dtype=np.float64)
+    src = np.asarray(src_pts, dtype=np.float64)
+    x0 = max(0, int(np.floor(dst[:, 0].min())))
+    y0 = max(0, int(np.floor(dst[:, 1].min())))
+    x1 = min(w, int(np.ceil(dst[:, 0].max())) + 1)
+    y1 = min(h, int(np.ceil(dst[:, 1].max())) + 1)
+    if x1 <= x0 or y1 <= y0:
+        empty = np.zeros((0, 0), dtype=np.uint8)
+        return np.zeros((0, 0, 3), dtype=np.uint8), empty, (0, 0, 0, 0)
+    rw, rh = x1 - x0, y1 - y0
+    # Triangle-index raster (0 = outside; k + 1 = triangle k), drawn in the rectangle's frame.
+    index = np.zeros((rh, rw), dtype=np.int32)
+    local = dst - (x0, y0)
+    for k, tri in enumerate(tris):
+        cv2.fillConvexPoly(index, np.round(local[tri] * 16).astype(np.int32), k + 1, cv2.LINE_8, 4)
+    mats = _inverse_affines(src, dst, tris)
+    covered = index > 0
+    ys, xs = np.nonzero(covered)
+    map_x = np.full((rh, rw), -1.0, dtype=np.float32)
+    map_y = np.full((rh, rw), -1.0, dtype=np.float32)
+    m = mats[index[ys, xs] - 1]
+    gx, gy = xs + x0, ys + y0
+    map_x[ys, xs] = m[:, 0, 0] * gx + m[:, 0, 1] * gy + m[:, 0, 2]
+    map_y[ys, xs] = m[:, 1, 0] * gx + m[:, 1, 1] * gy + m[:, 1, 2]
+    patch = cv2.remap(src_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return patch, covered.astype(np.uint8) * 255, (x0, y0, x1, y1)

@@ -1,0 +1,232 @@
+"""The hosted API's face indexes, with its silent faults turned into clear errors.
+
+``input_faces_index`` / ``source_faces_index`` are comma-separated non-negative integers ("0, 2" with
+a space is fine). They pair by position, and a single source index goes onto every listed target
+face. Faces are numbered large to small by box area. On an animation an index names a *person*:
+index i is the i-th largest face of the reference frame (the first frame with a face unless the
+caller names one), followed through the clip by the tracker; people who first appear later get the
+next indexes in order of appearance. Anything that ReActor silently ignores (a count mismatch, an
+index past the faces found, no face at all) raises ``FaceIndexError`` or ``NoFaceError`` here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from frameswap.errors import FaceIndexError, NoFaceError
+from frameswap.faces.types import Face, sort_large_to_small
+
+_INDEX_ITEM = re.compile(r"[0-9]+")  # ASCII digits only: int() would also accept "+1", "1_0", "٣"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
+    """Comma-separated non-negative integers ("0", "0,2", "0, 2") as a list.
+
+    ``what`` names the field in error messages (e.g. "input_faces_index"). Ints and int lists pass
+    through checked, for Python callers.
+    """
+    if isinstance(text, bool):
+        raise FaceIndexError(f"{what} must be face indexes such as '0' or '0,2', got {text!r}")
+    if isinstance(text, int):
+        items: list[str] = [str(text)]
+    elif isinstance(text, str):
+        if not text.strip():
+            raise FaceIndexError(f"{what} is empty: give face indexes such as '0' or '0,2'")
+        items = [part.strip() for part in text.split(",")]
+    else:
+        items = [str(v) for v in text]
+        if not items:
+            raise FaceIndexError(f"{what} is empty: give face indexes such as '0' or '0,2'")
+    out = []
+    for item in items:
+        if not _INDEX_ITEM.fullmatch(item):
+            if item.startswith("-") and _INDEX_ITEM.fullmatch(item[1:]):
+                problem = f"{item} is negative (indexes start at 0, the largest face)"
+            elif not item:
+                problem = "it has an empty item (a stray comma?)"
+            else:
+                problem = f"{item!r} is not a non-negative integer"
+            raise FaceIndexError(
+                f"{what} {text!r} is not a comma-separated list of face indexes "
+                f"such as '0' or '0,2': {problem}"
+            )
+        out.append(int(item))
+    return out
+
+
+def pair_indexes(input_idx: Sequence[int], source_idx: Sequence[int]) -> list[tuple[int, int]]:
+    """(target index, source index) pairs: by position, or one source index onto every target face."""
+    if not input_idx or not source_idx:
+        raise FaceIndexError("input_faces_index and source_faces_index must each list at least one index")
+    if len(set(input_idx)) != len(input_idx):
+        dupes = sorted({i for i in input_idx if list(input_idx).count(i) > 1})
+        raise FaceIndexError(f"input_faces_index lists target face {dupes[0]} more than once")
+    if len(source_idx) == 1:
+        return [(t, source_idx[0]) for t in input_idx]
+    if len(source_idx) != len(input_idx):
+        raise FaceIndexError(
+            f"input_faces_index lists {_count(len(input_idx), 'face')} but source_faces_index lists "
+            f"{len(source_idx)}: give one source index for every target face, or a single one for all"
+        )
+    return list(zip(input_idx, source_idx, strict=True))
+
+
+@dataclass(frozen=True)
+class IndexedFace:
+    """One person of the target, as ``frameswap faces`` lists it."""
+
+    index: int
+    track_id: int
+    box: np.ndarray  # at the reference frame, or at its first frame for people who appear later
+    score: float
+    first_frame: int
+    last_frame: int
+    frames_seen: int
+    at_reference: bool = True  # present in the reference frame (else box is from its first frame)
+
+    def to_json(self, animated: bool) -> dict[str, object]:
+        """The JSON contract of ``frameswap faces --json`` for one face."""
+        out: dict[str, object] = {
+            "index": self.index,
+            "box": [round(float(v), 2) for v in self.box],
+            "score": round(float(self.score), 4),
+        }
+        if animated:
+            out["first_frame"] = self.first_frame
+            out["frames_seen"] = self.frames_seen
+        return out
+
+
+@dataclass(frozen=True)
+class IdentityIndex:
+    """The face indexes of a target: which tracked person each index names."""
+
+    faces: tuple[IndexedFace, ...]
+    reference_frame: int
+    frame_count: int
+
+    @classmethod
+    def from_tracks(
+        cls, frames: Sequence[Sequence[Face]], reference_frame: int | None = None
+    ) -> IdentityIndex:
+        """Index the people of tracked frames (every face must carry a ``track_id``).
+
+        Raises ``NoFaceError`` when no frame has a face, or when the named reference frame has none,
+        and ``FaceIndexError`` for a reference frame outside the clip.
+        """
+        count = len(frames)
+        seen: dict[int, list[tuple[int, Face]]] = {}
+        for i, faces in enumerate(frames):
+            for face in faces:
+                if face.track_id is None:
+                    raise ValueError("IdentityIndex.from_tracks needs tracked faces (track_id set)")
+                seen.setdefault(face.track_id, []).append((i, face))
+        if not seen:
+            raise NoFaceError(f"no face found in the target ({_count(count, 'frame')} searched)")
+        first_with_face = min(obs[0][0] for obs in seen.values())
+        if reference_frame is None:
+            reference_frame = first_with_face
+        elif not 0 <= reference_frame < count:
+            raise FaceIndexError(
+                f"reference frame {reference_frame} is out of range: the target has {_count(count, 'frame')}"
+            )
+        ref_faces = sort_large_to_small([f for f in frames[reference_frame] if f.track_id is not None])
+        if not ref_faces:
+            raise NoFaceError(
+                f"no face found in reference frame {reference_frame}; "
+                f"the first frame with a face is {first_with_face}"
+            )
+        order = [f.track_id for f in ref_faces]
+        later = [t for t in seen if t not in order]
+        # order of appearance; within one frame larger first, then earlier track id
+        later.sort(key=lambda t: (seen[t][0][0], -seen[t][0][1].area, t))
+        order += later
+        indexed = []
+        for index, track_id in enumerate(order):
+            obs = seen[track_id]
+            at_ref = [f for i, f in obs if i == reference_frame]
+            face = at_ref[0] if at_ref else obs[0][1]
+            indexed.append(
+                IndexedFace(
+                    index=index,
+                    track_id=int(track_id),  # type: ignore[arg-type]
+                    box=np.asarray(face.box, dtype=np.float32),
+                    score=float(face.score),
+                    first_frame=obs[0][0],
+                    last_frame=obs[-1][0],
+                    frames_seen=len({i for i, _ in obs}),
+                    at_reference=bool(at_ref),
+                )
+            )
+        return cls(faces=tuple(indexed), reference_frame=reference_frame, frame_count=count)
+
+    @classmethod
+    def from_image(cls, faces: Sequence[Face]) -> tuple[IdentityIndex, list[Face]]:
+        """Index one still image: its faces large to small; returns the index and the faces with ids."""
+        tracked = [f.with_track(i) for i, f in enumerate(sort_large_to_small(list(faces)))]
+        return cls.from_tracks([tracked]), tracked
+
+    def track_of(self, index: int, what: str = "input_faces_index") -> int:
+        """The track id an index names; ``FaceIndexError`` (saying how many were found) when out of range."""
+        if not 0 <= index < len(self.faces):
+            raise FaceIndexError(
+                f"{what} {index} is out of range: {_count(len(self.faces), 'face')} found in the target"
+            )
+        return self.faces[index].track_id
+
+
+@dataclass(frozen=True)
+class SwapTarget:
+    """In one frame: swap ``face`` with the source face numbered ``source_index``."""
+
+    face: Face
+    target_index: int
+    source_index: int
+
+
+def select_targets(
+    frames: Sequence[Sequence[Face]],
+    input_faces_index: str | Sequence[int],
+    source_faces_index: str | Sequence[int],
+    source_face_count: int,
+    reference_frame: int | None = None,
+) -> list[list[SwapTarget]]:
+    """Per frame, the faces to swap and the source face for each.
+
+    ``frames`` are tracked faces (one list for a still image is fine, ids are then assigned by
+    size). A frame where a chosen person is absent simply has fewer targets: the frame is kept.
+    """
+    input_idx = parse_indexes(input_faces_index, "input_faces_index")
+    source_idx = parse_indexes(source_faces_index, "source_faces_index")
+    pairs = pair_indexes(input_idx, source_idx)
+    if source_face_count <= 0:
+        raise NoFaceError("no face found in the source image")
+    for _, s in pairs:
+        if s >= source_face_count:
+            raise FaceIndexError(
+                f"source_faces_index {s} is out of range: "
+                f"{_count(source_face_count, 'face')} found in the source"
+            )
+    if len(frames) == 1 and any(f.track_id is None for f in frames[0]):
+        index, tracked = IdentityIndex.from_image(frames[0])
+        frames = [tracked]
+    else:
+        index = IdentityIndex.from_tracks(frames, reference_frame)
+    by_track = {index.track_of(t): (t, s) for t, s in pairs}
+    out: list[list[SwapTarget]] = []
+    for faces in frames:
+        chosen = []
+        for face in faces:
+            if face.track_id in by_track:
+                t, s = by_track[face.track_id]
+                chosen.append(SwapTarget(face=face, target_index=t, source_index=s))
+        out.append(chosen)
+    return out

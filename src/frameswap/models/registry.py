@@ -1,0 +1,166 @@
+"""The table of model files frameswap knows: read from ``registry.json`` (data, not code).
+
+Each entry says where a file comes from (URLs, or a member of an archive such as
+``buffalo_l.zip``), what it must hash to, its licence and which part of frameswap uses it.
+A ``sha256`` of ``None`` means the hash is UNCONFIRMED (MODELS.md §5): the store refuses to
+download such a file unless the caller explicitly allows an unverified download.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from frameswap.errors import OptionsError
+
+
+@dataclass(frozen=True)
+class KnownVariant:
+    """Another byte-exact file accepted under the same name (e.g. facefusion's inswapper copy)."""
+
+    sha256: str
+    size: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """A downloadable archive whose members are model files (``buffalo_l.zip``)."""
+
+    name: str
+    file: str
+    urls: tuple[str, ...]
+    sha256: str | None
+    size: int | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model file: identity, origin, integrity and licence."""
+
+    name: str
+    file: str
+    urls: tuple[str, ...]
+    archive: str | None
+    sha256: str | None
+    size: int | None
+    used_by: tuple[str, ...]
+    description: str
+    licence: str
+    commercial_use: bool | None  # None: unclear, legal review advised
+    licence_url: str = ""
+    also_accepted: tuple[KnownVariant, ...] = ()
+
+    @property
+    def accepted_hashes(self) -> frozenset[str]:
+        """Every sha256 that counts as a correct copy of this file (empty when unconfirmed)."""
+        hashes = {v.sha256.lower() for v in self.also_accepted}
+        if self.sha256:
+            hashes.add(self.sha256.lower())
+        return frozenset(hashes)
+
+    @property
+    def licence_label(self) -> str:
+        """A short, loud label for listings."""
+        if self.commercial_use is False:
+            return "NON-COMMERCIAL"
+        if self.commercial_use is None:
+            return "REVIEW"
+        return "commercial ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.file,
+            "urls": list(self.urls),
+            "archive": self.archive,
+            "sha256": self.sha256,
+            "size": self.size,
+            "used_by": list(self.used_by),
+            "description": self.description,
+            "licence": self.licence,
+            "commercial_use": self.commercial_use,
+            "licence_url": self.licence_url,
+        }
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All model entries by name, plus the archives some of them come in."""
+
+    models: tuple[ModelEntry, ...]
+    archives: Mapping[str, ArchiveEntry]
+
+    def __iter__(self) -> Iterator[ModelEntry]:
+        return iter(self.models)
+
+    def __contains__(self, name: object) -> bool:
+        return any(m.name == name for m in self.models)
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def get(self, name: str) -> ModelEntry:
+        """The entry called ``name``; an unknown name is a usage error listing the known ones."""
+        for entry in self.models:
+            if entry.name == name:
+                return entry
+        raise OptionsError(f"unknown model {name!r}; known models: {', '.join(self.names())}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Registry:
+        """Build from the JSON structure of ``registry.json`` (tests pass their own)."""
+        archives = {
+            key: ArchiveEntry(
+                name=key,
+                file=a["file"],
+                urls=tuple(a.get("urls", ())),
+                sha256=a.get("sha256"),
+                size=a.get("size"),
+                note=a.get("note", ""),
+            )
+            for key, a in dict(data.get("archives", {})).items()
+        }
+        models = []
+        for m in data["models"]:
+            archive = m.get("archive")
+            if archive is not None and archive not in archives:
+                raise ValueError(f"model {m['name']!r} refers to unknown archive {archive!r}")
+            models.append(
+                ModelEntry(
+                    name=m["name"],
+                    file=m["file"],
+                    urls=tuple(m.get("urls", ())),
+                    archive=archive,
+                    sha256=m.get("sha256"),
+                    size=m.get("size"),
+                    used_by=tuple(m.get("used_by", ())),
+                    description=m.get("description", ""),
+                    licence=m.get("licence", "unknown"),
+                    commercial_use=m.get("commercial_use"),
+                    licence_url=m.get("licence_url", ""),
+                    also_accepted=tuple(
+                        KnownVariant(v["sha256"], v.get("size"), v.get("source", ""))
+                        for v in m.get("also_accepted", ())
+                    ),
+                )
+            )
+        names = [m.name for m in models]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate model names in registry")
+        return cls(models=tuple(models), archives=archives)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Registry:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def default_registry() -> Registry:
+    """The registry shipped inside the package (``frameswap/models/registry.json``)."""
+    text = resources.files("frameswap.models").joinpath("registry.json").read_text(encoding="utf-8")
+    return Registry.from_dict(json.loads(text))

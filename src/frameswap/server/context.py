@@ -1,0 +1,73 @@
+"""What every route needs, built once per app: settings, the swapper, the job pool, the fetcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from frameswap.media.fetch import UrlFetcher
+from frameswap.options import SwapOptions
+from frameswap.server.inputs import decode_image_field
+from frameswap.server.jobs import Job, JobManager, JobOutcome
+from frameswap.server.schemas import FaceSwapRequest
+from frameswap.server.settings import ServerSettings
+
+
+class Swapper(Protocol):
+    """The part of :class:`frameswap.api.FaceSwapper` the server uses (a fake fits in tests)."""
+
+    def swap(self, source: Any, target: Any, output: Any = None, **kwargs: Any) -> Any: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    settings: ServerSettings
+    swapper: Swapper
+    jobs: JobManager
+    fetcher: UrlFetcher
+
+    def options_for(self, request: FaceSwapRequest) -> SwapOptions:
+        """The swap options a request asks for; invalid values raise ``OptionsError`` (HTTP 400) now,
+        before the request takes a place in the queue."""
+        return SwapOptions(
+            input_faces_index=request.input_faces_index,
+            source_faces_index=request.source_faces_index,
+            face_restore=request.face_restore
+            if request.face_restore is not None
+            else self.settings.default_face_restore,
+            engine=self.settings.engine,  # type: ignore[arg-type]
+            limits=self.settings.media_limits(),
+        )
+
+    def work_for(self, request: FaceSwapRequest, options: SwapOptions) -> Callable[[Job], JobOutcome]:
+        """The function a worker runs: fetch/decode both inputs, swap, and collect the file's bytes."""
+        max_bytes = self.settings.max_media_bytes
+
+        def load(value: str, field: str) -> bytes:
+            return decode_image_field(value, field, fetcher=self.fetcher, max_bytes=max_bytes)
+
+        def work(job: Job) -> JobOutcome:
+            source = load(request.source_img, "source_img")
+            target = load(request.target_img, "target_img")
+            result = self.swapper.swap(
+                source,
+                target,
+                None,
+                options=options,
+                fetcher=self.fetcher,
+                on_progress=job.report_progress,
+                cancel=job.cancel,
+            )
+            data = result.data if result.data is not None else Path(result.path).read_bytes()
+            return JobOutcome(
+                data=data,
+                content_type=result.content_type,
+                format=result.format,
+                frame_count=int(result.frame_count),
+            )
+
+        return work

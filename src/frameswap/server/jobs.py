@@ -1,0 +1,268 @@
+"""A bounded pool of swap workers, off the event loop, and the async (v2) job registry.
+
+Why this shape: a swap is seconds of CPU/GPU work on shared models. Running it on the event loop
+would freeze ``/health``; running each request in its own thread would pile up memory under load.
+So a fixed number of worker threads take jobs from a queue, and a job is *admitted* only while
+``running + waiting < workers + queue_size``: past that, :class:`QueueFullError` (HTTP 429) at once.
+
+Each job's processing time is capped: a timer marks it timed out (HTTP 504) and sets its cancel
+event, which the swapper checks between frames. A finished async job keeps its result for
+``result_ttl_s``; after that it is gone (404). Shutdown fails the waiting jobs and lets the
+running ones finish.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from frameswap.server.errors import JobNotFoundError, JobTimeoutError, QueueFullError, ShuttingDownError
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A finished swap, ready to send: the file's bytes and what they are."""
+
+    data: bytes
+    content_type: str
+    format: str
+    frame_count: int
+
+
+class Job:
+    """One swap request. States: QUEUED → PROCESSING → COMPLETED | FAILED."""
+
+    def __init__(self, work: Callable[[Job], JobOutcome], owner: str, now: float, wall: float) -> None:
+        self.id = secrets.token_urlsafe(18)
+        self.owner = owner
+        self.work = work
+        self.created_at = wall
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.finished_clock: float | None = None
+        self.submitted_clock = now
+        self.status = "QUEUED"
+        self.done = 0
+        self.total = 0
+        self.cancel = threading.Event()
+        self.future: concurrent.futures.Future[JobOutcome] = concurrent.futures.Future()
+        self._lock = threading.Lock()
+
+    def report_progress(self, done: int, total: int) -> None:
+        """Progress callback handed to the swapper (frames done, frames in all)."""
+        self.done, self.total = int(done), int(total)
+
+    def _start(self, wall: float) -> bool:
+        with self._lock:
+            if self.future.done():
+                return False
+            self.status = "PROCESSING"
+            self.started_at = wall
+            return True
+
+    def settle(
+        self, outcome: JobOutcome | None, error: BaseException | None, wall: float, now: float
+    ) -> bool:
+        """Record the end, once: later calls (a swap that ends after its timeout) are ignored."""
+        with self._lock:
+            if self.future.done():
+                return False
+            self.status = "FAILED" if error is not None else "COMPLETED"
+            self.finished_at, self.finished_clock = wall, now
+            try:
+                if error is not None:
+                    self.cancel.set()
+                    self.future.set_exception(error)
+                else:
+                    self.future.set_result(outcome)  # type: ignore[arg-type]
+            except concurrent.futures.InvalidStateError:  # cancelled by its waiter meanwhile
+                self.cancel.set()
+                return False
+            if self.status == "COMPLETED" and self.total:
+                self.done = self.total
+            return True
+
+    def outcome(self) -> JobOutcome | None:
+        return self.future.result() if self.status == "COMPLETED" else None
+
+    def error(self) -> BaseException | None:
+        return self.future.exception() if self.status == "FAILED" else None
+
+
+class JobManager:
+    """Admission control, worker threads, per-job timeout, and the registry of async jobs.
+
+    ``clock`` (monotonic seconds) and ``wall`` (epoch seconds) are injectable for tests.
+    Workers start on the first submission, so building the manager does no work.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        queue_size: int,
+        timeout_s: float,
+        result_ttl_s: float,
+        max_stored_jobs: int = 256,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.workers = workers
+        self.queue_size = queue_size
+        self.timeout_s = timeout_s
+        self.result_ttl_s = result_ttl_s
+        self.max_stored_jobs = max_stored_jobs
+        self._clock = clock
+        self._wall = wall
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._admitted = 0
+        self._running = 0
+        self._closing = False
+        self._stored: dict[str, Job] = {}
+
+    # -- submitting ------------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self.workers + self.queue_size
+
+    def submit(self, work: Callable[[Job], JobOutcome], *, owner: str = "", store: bool = False) -> Job:
+        """Admit a job or raise :class:`QueueFullError` at once; ``store`` keeps it for polling (v2)."""
+        with self._lock:
+            if self._closing:
+                raise ShuttingDownError("the server is shutting down and takes no new work")
+            if self._admitted >= self.capacity:
+                raise QueueFullError(
+                    f"all {self.workers} workers are busy and {self.queue_size} requests are waiting"
+                )
+            if store:
+                self._purge_expired_locked()
+                if len(self._stored) >= self.max_stored_jobs:
+                    raise QueueFullError(
+                        f"{self.max_stored_jobs} async jobs are stored; fetch or wait for some"
+                    )
+            job = Job(work, owner, self._clock(), self._wall())
+            if store:
+                self._stored[job.id] = job
+            self._admitted += 1
+            self._start_workers_locked()
+        self._queue.put(job)
+        return job
+
+    def get(self, job_id: str, owner: str = "") -> Job:
+        """A stored job by id, for its owner only; expired or unknown: :class:`JobNotFoundError`."""
+        with self._lock:
+            self._purge_expired_locked()
+            job = self._stored.get(job_id)
+        if job is None or not secrets.compare_digest(job.owner, owner):
+            raise JobNotFoundError(f"no job {job_id[:40]!r}: it never existed or its result expired")
+        return job
+
+    def expires_at(self, job: Job) -> float | None:
+        """Epoch time after which the job's result is gone, once it has finished."""
+        if job.finished_at is None:
+            return None
+        return job.finished_at + self.result_ttl_s
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "workers": self.workers,
+                "running": self._running,
+                "waiting": self._admitted - self._running,
+                "capacity": self.capacity,
+                "stored_jobs": len(self._stored),
+            }
+
+    def _purge_expired_locked(self) -> None:
+        now = self._clock()
+        expired = [
+            job_id
+            for job_id, job in self._stored.items()
+            if job.finished_clock is not None and now - job.finished_clock >= self.result_ttl_s
+        ]
+        for job_id in expired:
+            del self._stored[job_id]
+
+    # -- working ---------------------------------------------------------------------------------
+
+    def _start_workers_locked(self) -> None:
+        while len(self._threads) < self.workers:
+            thread = threading.Thread(
+                target=self._worker, name=f"frameswap-worker-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def _time_out(self, job: Job) -> None:
+        job.settle(
+            None,
+            JobTimeoutError(f"the swap ran past this server's {self.timeout_s:g} s job timeout"),
+            self._wall(),
+            self._clock(),
+        )
+
+    def _worker(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if not job._start(self._wall()):  # cancelled or failed while waiting
+                with self._lock:
+                    self._admitted -= 1
+                continue
+            with self._lock:
+                self._running += 1
+            timer = threading.Timer(self.timeout_s, self._time_out, args=(job,))
+            timer.daemon = True
+            timer.start()
+            try:
+                outcome = job.work(job)
+            except BaseException as exc:
+                job.settle(None, exc, self._wall(), self._clock())
+            else:
+                job.settle(outcome, None, self._wall(), self._clock())
+            finally:
+                timer.cancel()
+                with self._lock:
+                    self._running -= 1
+                    self._admitted -= 1
+
+    def cancel(self, job: Job, reason: BaseException) -> None:
+        """Stop a job (its client went away): a waiting job is skipped, a running one asked to stop."""
+        job.settle(None, reason, self._wall(), self._clock())
+
+    def shutdown(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Take no new work, fail the waiting jobs, let the running ones finish (if ``wait``)."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            threads = list(self._threads)
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                continue
+            job.settle(
+                None,
+                ShuttingDownError("the server shut down before this job started"),
+                self._wall(),
+                self._clock(),
+            )
+            with self._lock:
+                self._admitted -= 1
+        for _ in threads:
+            self._queue.put(None)
+        if wait:
+            for thread in threads:
+                thread.join(timeout)

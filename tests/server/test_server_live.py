@@ -1,0 +1,89 @@
+"""One real uvicorn server on loopback, driven by a real HTTP client under concurrent load."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+import requests
+import uvicorn
+from PIL import Image
+from srvkit import FakeSwapper, b64, has_mark, png_bytes
+
+from frameswap.server.app import create_app
+from frameswap.server.settings import ServerSettings
+
+
+class LiveServer:
+    """uvicorn in a thread on a socket bound to a free loopback port (no port race)."""
+
+    def __init__(self, app) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.server.started, "uvicorn did not start"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+        self.sock.close()
+
+
+@pytest.fixture
+def live_server():
+    servers = []
+
+    def start(swapper, **changes) -> LiveServer:
+        server = LiveServer(create_app(ServerSettings(**changes), swapper=swapper)).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()
+
+
+def test_forty_concurrent_requests_against_a_queue_of_four(live_server):
+    swapper = FakeSwapper(delay_s=0.15)
+    server = live_server(swapper, workers=1, queue_size=4)
+    payload = {"source_img": b64(png_bytes(color=(9, 99, 199))), "target_img": b64(png_bytes((64, 48)))}
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+
+    def call(_):
+        with requests.Session() as session:
+            response = session.post(f"{server.url}/v1/models/faceswap-v2", json=payload, timeout=30)
+            return response.status_code, response.headers.get("content-type"), response.content
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        futures = [pool.submit(call, i) for i in range(40)]
+        health = requests.get(f"{server.url}/health", timeout=5)  # answered while swaps run
+        results = [f.result() for f in futures]
+    statuses = Counter(status for status, _, _ in results)
+    assert set(statuses) <= {200, 429}, statuses
+    assert statuses[200] >= 5 and statuses[429] >= 1, statuses
+    for status, content_type, content in results:
+        if status == 200:
+            assert content_type == "image/png"
+            image = Image.open(io.BytesIO(content))
+            image.load()
+            assert image.size == (64, 48) and has_mark(content)
+    assert health.status_code == 200 and health.json()["jobs"]["capacity"] == 5
+    assert len(swapper.calls) == statuses[200]  # a 429 never reached the swapper
+    growth_mb = (process.memory_info().rss - rss_before) / 2**20
+    assert growth_mb < 150, f"RSS grew {growth_mb:.0f} MiB"
