@@ -72,9 +72,9 @@ def test_lossless_output_changes_only_the_faces(samples, swapper, dlib_analyzer,
     outputs, info = _frames(result.path)
     assert info.format == "apng" and len(outputs) == len(originals)
     faces = dlib_analyzer.analyze([originals[0]])[0]
-    face_region = ~_outside_faces(originals[0].shape, faces[:1], margin=0.6)
+    face_region = ~_outside_faces(originals[0].shape, faces[:1], margin=0.0)  # the face box itself
     changed = np.any(outputs[0] != originals[0], axis=-1)
-    assert changed[face_region].mean() > 0.2  # the face did change
+    assert changed[face_region].mean() > 0.3  # the face did change
     assert not changed[_outside_faces(originals[0].shape, faces, margin=0.6)].any()
 
 
