@@ -30,7 +30,7 @@ class ScriptedAnalyzer:
     def analyze(self, images):
         return [list(self.script(round(float(im[..., 0].mean()) / 20))) for im in images]
 
-    def describe(self, images, faces):  # pragma: no cover - detect_every=1 in these tests
+    def describe(self, images, faces):  # these tests run with --detect-every 1
         return [list(f) for f in faces]
 
 
@@ -62,7 +62,7 @@ def use_analyzer(monkeypatch):
 
 def test_animation_json_contract_and_tracked_indexes(gif, use_analyzer, capsys):
     use_analyzer(clip_script)
-    assert main(["faces", str(gif), "--json"]) == 0
+    assert main(["faces", str(gif), "--json", "--detect-every", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["reference_frame"] == 1 and report["frame_count"] == 5
     faces = report["faces"]
@@ -75,7 +75,7 @@ def test_animation_json_contract_and_tracked_indexes(gif, use_analyzer, capsys):
 
 def test_named_reference_frame_and_out_of_range(gif, use_analyzer, capsys):
     use_analyzer(clip_script)
-    assert main(["faces", str(gif), "--json", "--reference-frame", "4"]) == 0
+    assert main(["faces", str(gif), "--json", "--reference-frame", "4", "--detect-every", "1"]) == 0
     faces = json.loads(capsys.readouterr().out)["faces"]
     assert [f["box"][2] - f["box"][0] for f in faces] == [34, 30, 20]  # A, C, B at frame 4
     assert main(["faces", str(gif), "--reference-frame", "9"]) == 8  # FaceIndexError

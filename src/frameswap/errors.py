@@ -40,6 +40,14 @@ class MediaLimitError(MediaError, ValueError):
     """The input exceeds a configured limit (pixels per frame, frame count, bytes)."""
 
 
+class OverwriteInputError(MediaError, FileExistsError):
+    """The output path is the input file: frameswap never overwrites its input."""
+
+
+class MediaEncodeError(MediaError, RuntimeError):
+    """The encoder or muxer refused the frames or settings."""
+
+
 class SourceError(FrameswapError, ValueError):
     """A source value (base64, data URI, URL) cannot be turned into bytes."""
 

@@ -7,10 +7,12 @@ from frameswap import errors as e
 # Most specific first: the first matching class wins.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (e.MediaNotFoundError, 3),
+    (e.OverwriteInputError, 3),
     (e.MediaLimitError, 5),
     (e.UnsupportedMediaError, 4),
     (e.CorruptMediaError, 4),
     (e.EmptyMediaError, 4),
+    (e.MediaEncodeError, 4),
     (e.URLRefusedError, 6),
     (e.SourceError, 6),
     (e.NoFaceError, 7),

@@ -45,33 +45,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _frames(path: str):
-    """(info, iterator of RGB frames) of an input; the reader is closed when the iterator ends."""
-    from frameswap.media.reader import open_media
+    """An iterator of the RGB frames of an input; the reader is closed when the iterator ends."""
+    from frameswap.media import open_media
 
-    reader = open_media(path)
-    info = reader.info
-
-    def gen():
-        with reader:
-            for frame in reader.frames():
-                yield frame.rgb
-
-    return info, gen()
+    with open_media(path) as reader:
+        for frame in reader.frames():
+            yield frame.rgb
 
 
 def run(args: argparse.Namespace) -> int:
-    from frameswap.faces.follow import track_sequence
     from frameswap.faces.select import IdentityIndex
     from frameswap.factory import create_analyzer
+    from frameswap.media import open_media
+    from frameswap.pipeline.analysis import analyze_target
 
-    info, frames = _frames(args.path)
     analyzer = create_analyzer(args.analyzer, models_dir=args.models_dir, providers=("auto",))
-    animated = info.kind != "image" and info.frame_count != 1
-    if animated:
-        tracked = track_sequence(frames, analyzer, TrackerOptions(detect_every=args.detect_every))
-    else:
-        tracked = [analyzer.analyze([next(frames)])[0]]
-        frames.close()
+    with open_media(args.path) as reader:
+        info = reader.info
+        animated = info.kind != "image" and info.frame_count != 1
+        if animated:
+            # the very pass `frameswap swap` runs, so both give the same indexes
+            options = TrackerOptions(detect_every=args.detect_every)
+            tracked = analyze_target(reader.frames(), analyzer, tracker_options=options, batch_size=8).faces
+        else:
+            tracked = [analyzer.analyze([next(iter(reader.frames())).rgb])[0]]
     try:
         if animated:
             index = IdentityIndex.from_tracks(tracked, args.reference_frame)
@@ -112,7 +109,7 @@ def _write_preview(path: str, out: str, index, reference: int) -> None:
     later = [f for f in faces if f not in at_ref]
     wanted = {reference} | {f.first_frame for f in later}
     images: dict[int, np.ndarray] = {}
-    _, frames = _frames(path)
+    frames = _frames(path)
     for i, rgb in enumerate(frames):
         if i in wanted:
             images[i] = rgb

@@ -11,6 +11,10 @@ import numpy as np
 from frameswap.faces.types import Face
 
 
+class FaceSkippedWarning(UserWarning):
+    """A face could not be processed (degenerate keypoints, off the frame) and was left as is."""
+
+
 @dataclass(frozen=True)
 class SwapJob:
     """Put ``source`` (an engine's prepared source) onto ``target`` (a face of the frame)."""

@@ -136,6 +136,49 @@ def _pixels(frame: object) -> np.ndarray:
     return np.asarray(getattr(frame, "rgb", frame))
 
 
+class SequenceTracker:
+    """Detect-every-N over frames arriving in clip order, batched where the schedule allows.
+
+    With ``detect_every == 1`` frames are detected in batches (one analyzer call per batch, which
+    batch-capable backends run as one model call); otherwise a ``FaceFollower`` detects on schedule
+    and follows faces (landmarks refreshed) in between, frame by frame. The one scheduler used by
+    both ``track_sequence`` and the swap pipeline, so ``frameswap faces`` and ``frameswap swap``
+    give the same indexes.
+    """
+
+    def __init__(
+        self,
+        analyzer: FaceAnalyzer,
+        options: TrackerOptions | None = None,
+        *,
+        batch_size: int = 8,
+        quality: FollowQuality | None = None,
+    ) -> None:
+        options = options or TrackerOptions()
+        self.analyzer = analyzer
+        self.tracker = FaceTracker(options)
+        self.follower = (
+            FaceFollower(analyzer, self.tracker, options.detect_every, quality)
+            if options.detect_every > 1
+            else None
+        )
+        self.batch_size = max(batch_size, 1) if self.follower is None else 1
+        self._detections = 0
+
+    @property
+    def detections(self) -> int:
+        """Full detector runs so far (the other frames were followed)."""
+        return self.follower.stats.detections if self.follower is not None else self._detections
+
+    def process(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
+        """Tracked faces of ``(frame index, rgb)`` pairs, in order (indexes must increase)."""
+        if self.follower is not None:
+            return [self.follower.process(rgb, index) for index, rgb in batch]
+        detected = self.analyzer.analyze([rgb for _, rgb in batch])
+        self._detections += len(batch)
+        return [self.tracker.update(faces, index) for (index, _), faces in zip(batch, detected, strict=True)]
+
+
 def track_sequence(
     frames: Iterable[object],
     analyzer: FaceAnalyzer,
@@ -144,31 +187,15 @@ def track_sequence(
     quality: FollowQuality | None = None,
     batch_size: int = 8,
 ) -> list[list[Face]]:
-    """Tracked faces of every frame of a clip (frames: RGB arrays or ``Frame`` objects).
-
-    With ``detect_every == 1`` detection runs in batches of ``batch_size`` frames (one analyzer call
-    per batch, which batch-capable backends run as one model call); otherwise frame by frame
-    through a ``FaceFollower``.
-    """
-    options = options or TrackerOptions()
-    tracker = FaceTracker(options)
+    """Tracked faces of every frame of a clip (frames: RGB arrays or ``Frame`` objects)."""
+    sequence = SequenceTracker(analyzer, options, batch_size=batch_size, quality=quality)
     out: list[list[Face]] = []
-    if options.detect_every == 1:
-        batch: list[np.ndarray] = []
-
-        def flush() -> None:
-            for faces in analyzer.analyze(batch):
-                out.append(tracker.update(faces, len(out)))
-            batch.clear()
-
-        for frame in frames:
-            batch.append(_pixels(frame))
-            if len(batch) >= max(batch_size, 1):
-                flush()
-        if batch:
-            flush()
-        return out
-    follower = FaceFollower(analyzer, tracker, options.detect_every, quality)
-    for i, frame in enumerate(frames):
-        out.append(follower.process(_pixels(frame), i))
+    batch: list[tuple[int, np.ndarray]] = []
+    for index, frame in enumerate(frames):
+        batch.append((index, _pixels(frame)))
+        if len(batch) >= sequence.batch_size:
+            out += sequence.process(batch)
+            batch = []
+    if batch:
+        out += sequence.process(batch)
     return out

@@ -76,6 +76,9 @@ def create_session(path: str | Path, options: SessionOptions = SessionOptions())
         raise ModelNotFoundError(f"model file not found: {path}")
     so = ort.SessionOptions()
     so.log_severity_level = 3  # keep "Removing initializer" chatter out of user output
+    # Idle worker threads would otherwise spin after each run and take the CPU from the OpenCV
+    # paste-back that follows (measured: 8 frames x 2 faces at 720p, 106 ms spinning vs 64 ms not).
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if options.intra_op_threads:
         so.intra_op_num_threads = options.intra_op_threads
     try:

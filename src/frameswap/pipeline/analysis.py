@@ -17,9 +17,8 @@ import numpy as np
 from frameswap.errors import CancelledError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.dlib_backend import keypoints_from_68
-from frameswap.faces.follow import FaceFollower
+from frameswap.faces.follow import SequenceTracker
 from frameswap.faces.smooth import LandmarkSmoother
-from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 from frameswap.media.types import Frame
 from frameswap.options import TrackerOptions
@@ -44,47 +43,22 @@ class TargetAnalysis:
         return len(self.faces)
 
 
-class _Detector:
-    """Detect-every-N scheduling over frames that arrive one by one, batched where it can be.
-
-    With ``detect_every == 1`` frames are detected in batches (one analyzer call per batch, which
-    batch-capable models run as one call); otherwise a ``FaceFollower`` detects on schedule and
-    follows faces (landmarks refreshed) in between, frame by frame.
-    """
-
-    def __init__(self, analyzer: FaceAnalyzer, options: TrackerOptions, batch_size: int) -> None:
-        self.analyzer = analyzer
-        self.tracker = FaceTracker(options)
-        self.batch_size = batch_size if options.detect_every == 1 else 1
-        self.follower = (
-            FaceFollower(analyzer, self.tracker, options.detect_every) if options.detect_every > 1 else None
-        )
-        self.detections = 0
-
-    def run(self, batch: list[tuple[int, np.ndarray]]) -> list[list[Face]]:
-        if self.follower is not None:
-            out = [self.follower.process(rgb, index) for index, rgb in batch]
-            self.detections = self.follower.stats.detections
-            return out
-        detected = self.analyzer.analyze([rgb for _, rgb in batch])
-        self.detections += len(batch)
-        return [self.tracker.update(faces, index) for (index, _), faces in zip(batch, detected, strict=True)]
-
-
 def analyze_target(
     frames: Iterable[Frame],
     analyzer: FaceAnalyzer,
     *,
     tracker_options: TrackerOptions,
     batch_size: int,
-    stats: StageTimes,
-    model_lock: threading.Lock,
+    stats: StageTimes | None = None,
+    model_lock: threading.Lock | None = None,
     cancel: threading.Event | None = None,
     on_frame: Callable[[int], None] | None = None,
     smooth: bool = True,
 ) -> TargetAnalysis:
     """Detect (or follow) and track faces in every frame; keep the face records only."""
-    detector = _Detector(analyzer, tracker_options, batch_size)
+    stats = stats if stats is not None else StageTimes()
+    model_lock = model_lock if model_lock is not None else threading.Lock()
+    detector = SequenceTracker(analyzer, tracker_options, batch_size=batch_size)
     faces: list[list[Face]] = []
     repeats: list[bool] = []
     pending: list[tuple[int, np.ndarray]] = []
@@ -94,7 +68,7 @@ def analyze_target(
         if not pending:
             return
         with model_lock, stats.timed("detect"):
-            tracked = detector.run(pending)
+            tracked = detector.process(pending)
         for (index, _), frame_faces in zip(pending, tracked, strict=True):
             faces[index] = [replace(f, embedding=None) for f in frame_faces]  # keep records small
         stats.frames_processed += len(pending)

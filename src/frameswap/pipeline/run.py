@@ -27,7 +27,7 @@ from frameswap.errors import NoFaceError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.select import IdentityIndex, SwapTarget, select_targets
 from frameswap.faces.types import sort_large_to_small
-from frameswap.media import encode_bytes, open_media, write_media
+from frameswap.media import encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.options import SwapOptions
 from frameswap.pipeline.analysis import TargetAnalysis, analyze_target
@@ -65,19 +65,6 @@ class SwapOutcome:
     indexes_found: int
 
 
-def output_format_for(destination: Path | None, options: SwapOptions, info: MediaInfo) -> str:
-    """The output format: the explicit option, else the destination's extension, else the input's."""
-    if options.output_format:
-        return options.output_format.lower()
-    if destination is not None and destination.suffix:
-        ext = destination.suffix.lower().lstrip(".")
-        ext = {"jpg": "jpeg", "tif": "tiff"}.get(ext, ext)
-        if ext == "png" and info.frame_count > 1:
-            return "apng"
-        return ext
-    return info.format
-
-
 def analyze_source(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None):
     """The source photo's first frame and its faces, large to small; NoFaceError when none."""
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
@@ -111,7 +98,7 @@ def run_swap(
 
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
-        fmt = output_format_for(destination, options, info)
+        fmt = format_for(destination, info, options.output_format)
         total = info.frame_count
         done = 0
 
