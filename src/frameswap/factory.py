@@ -6,6 +6,7 @@ of the insightface analyzer; the classic engine needs dlib's 68 landmarks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -81,12 +82,23 @@ def create_engine(name: ConcreteEngine, *, store, providers: Sequence[ProviderNa
         from frameswap.engines.inswapper import InswapperEngine
 
         return InswapperEngine.from_path(
-            store.path("inswapper_128"), SessionOptions(providers=tuple(providers))
+            store.path("inswapper_128"),
+            SessionOptions(providers=tuple(providers)),
+            batch_dynamic_copy=_batch_copy_path(store),
         )
     from frameswap.engines.classic import ClassicEngine, ClassicOptions
 
     # landmarks are smoothed per clip by the pipeline, so the shared engine keeps no clip state
     return ClassicEngine(options=ClassicOptions(smooth=False))
+
+
+def _batch_copy_path(store) -> Path | None:
+    """Where a batch-dynamic copy of inswapper may be kept: the models dir, when it is writable
+    (a folder the user shares with other tools is never written to)."""
+    directory = Path(store.models_dir)
+    if directory.is_dir() and os.access(directory, os.W_OK):
+        return directory / "inswapper_128.batch-dynamic.onnx"
+    return None
 
 
 def create_restorer(
