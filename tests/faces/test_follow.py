@@ -43,11 +43,14 @@ class FakeAnalyzer:
         img[0, 0, 0] = i
         return img
 
-    def analyze(self, images):
+    def analyze(self, images, *, embed=True):
         self.analyzed += [int(im[0, 0, 0]) for im in images]
         return [list(self.truth[int(im[0, 0, 0])]) for im in images]
 
-    def describe(self, images, faces):
+    def embed(self, images, faces):  # the scripted faces carry their embeddings already
+        return [list(f) for f in faces]
+
+    def describe(self, images, faces, *, embed=True):
         out = []
         for im, given in zip(images, faces, strict=True):
             i = int(im[0, 0, 0])
@@ -102,8 +105,8 @@ def test_a_low_follow_score_forces_a_detection():
     truth = [[face(100, 100, 80)] for _ in range(6)]
 
     class Doubtful(FakeAnalyzer):
-        def describe(self, images, faces):
-            out = super().describe(images, faces)
+        def describe(self, images, faces, *, embed=True):
+            out = super().describe(images, faces, embed=embed)
             return [
                 [replace(f, score=0.3 if int(im[0, 0, 0]) == 3 else 0.9) for f in fs]
                 for im, fs in zip(images, out, strict=True)
@@ -152,3 +155,17 @@ def test_track_sequence_batches_every_frame_detection_and_matches_the_follower()
 def test_detect_every_must_be_positive():
     with pytest.raises(OptionsError):
         FaceFollower(FakeAnalyzer([]), FaceTracker(), 0)
+
+
+def test_position_alone_is_enough_only_for_unambiguous_one_to_one_matches():
+    from frameswap.faces.follow import IdentityPolicy, position_is_enough
+
+    policy = IdentityPolicy()
+    a, b = face(100, 100, 80), face(300, 100, 70)
+    moved = [face(104, 100, 80), face(296, 102, 70)]
+    assert position_is_enough(moved, [a, b], policy)
+    assert not position_is_enough(moved[:1], [a, b], policy)  # someone left: who is who?
+    assert not position_is_enough([face(104, 100, 80), face(190, 100, 80)], [a, b], policy)  # new face
+    close = [face(100, 100, 80), face(150, 100, 80)]  # overlapping people: identity needed
+    assert not position_is_enough(close, close, policy)
+    assert position_is_enough([], [], policy)

@@ -101,6 +101,24 @@ def test_following_between_detections_keeps_every_face(clip, tmp_path, detect_ev
         assert analyzer.described > 0  # some frames were followed, not detected
 
 
+def test_identity_embeddings_only_where_position_is_ambiguous(tmp_path):
+    # two people drifting slowly and far apart: told apart by position after the first frame...
+    calm = [[(10 + 2 * i, 20, 36, A), (110 - 2 * i, 30, 24, B)] for i in range(10)]
+    target = save_apng([draw(SIZE, sq) for sq in calm], [50] * len(calm), tmp_path / "calm.png")
+    _, analyzer, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "o.png",
+                         tracker=TrackerOptions(detect_every=1))
+    assert analyzer.embedded == 2 + 1  # the first frame's two faces, and the source face
+    # ...while the crossing clip (fast moves, a gap) needs identities again, and gets them right
+    crossing = save_apng([draw(SIZE, sq) for sq in TRACK], DELAYS_MS, tmp_path / "cross.png")
+    outcome, analyzer, _ = run(source_png([(40, SOURCE_ID)]), crossing, tmp_path / "out.png",
+                               tracker=TrackerOptions(detect_every=1))
+    assert analyzer.embedded > 2 + 1
+    frames, _ = read_frames(outcome.path)
+    for rgb, squares in zip(frames, TRACK, strict=True):
+        for x, y, side, ident in squares:
+            assert painted_identity(rgb, x, y, side) == ((SOURCE_ID, 255) if ident == A else (B, 0))
+
+
 def test_reference_frame_names_the_indexes(clip, tmp_path):
     target, _ = clip
     outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png", reference_frame=5)

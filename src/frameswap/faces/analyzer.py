@@ -20,10 +20,18 @@ class FaceAnalyzer(Protocol):
 
     name: str
 
-    def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
-        """Faces of each image, ordered large to small by box area."""
+    def analyze(self, images: Sequence[np.ndarray], *, embed: bool = True) -> list[list[Face]]:
+        """Faces of each image, ordered large to small by box area; identity embeddings (the
+        costly part on the CPU) only with ``embed``."""
         ...
 
-    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
-        """Refresh landmarks and embeddings of given faces (boxes known, e.g. followed by a tracker)."""
+    def describe(
+        self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]], *, embed: bool = True
+    ) -> list[list[Face]]:
+        """Refresh landmarks (and, with ``embed``, embeddings) of given faces whose boxes are known,
+        e.g. followed by a tracker; ``score`` becomes a follow quality in [0, 1]."""
+        ...
+
+    def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """The given faces (from this analyzer) with their identity embeddings, order kept."""
         ...

@@ -159,23 +159,49 @@ class DlibAnalyzer:
 
     # -- FaceAnalyzer -------------------------------------------------------------------------
 
-    def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+    def analyze(self, images: Sequence[np.ndarray], *, embed: bool = True) -> list[list[Face]]:
         """Detect, landmark and describe every face of each image; large to small by box area.
 
         ``score`` is the detector's confidence (HOG: SVM margin; CNN: MMOD confidence); faces
-        scoring below ``min_score`` are dropped.
+        scoring below ``min_score`` are dropped. ``embed=False`` skips the 128-D descriptor, by
+        far the most expensive step (~70 ms a face against ~1 ms for the landmarks): a tracker
+        asks for descriptors (``embed``) only where position alone cannot tell who is who.
         """
         results: list[list[Face]] = []
         for n, raw in enumerate(images):
             image = _check_image(raw, f"dlib analyze, image {n}")
             rects, scores = self._detect(image)
             pairs = zip(rects, scores, strict=True)
-            faces = [self._describe_rect(image, rect, score) for rect, score in pairs]
+            faces = [self._describe_rect(image, rect, score, embed=embed) for rect, score in pairs]
             results.append(sort_large_to_small(faces))
         return results
 
-    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
-        """Refresh landmarks, keypoints, box and descriptor of faces whose boxes are known.
+    def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """The given faces (with their 68 landmarks) with the 128-D descriptor added, order kept."""
+        if len(images) != len(faces):
+            raise OptionsError(f"dlib embed: {len(images)} images but {len(faces)} face lists")
+        import dlib
+
+        results: list[list[Face]] = []
+        for n, (raw, known) in enumerate(zip(images, faces, strict=True)):
+            image = _check_image(raw, f"dlib embed, image {n}")
+            described = []
+            for face in known:
+                if face.landmarks is None:
+                    raise OptionsError("dlib embed needs faces with 68 landmarks (from this analyzer)")
+                x1, y1, x2, y2 = (round(float(v)) for v in face.box)
+                points = [dlib.point(round(float(x)), round(float(y))) for x, y in face.landmarks]
+                shape = dlib.full_object_detection(dlib.rectangle(x1, y1, x2, y2), points)
+                descriptor = self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding)
+                described.append(replace(face, embedding=np.asarray(descriptor, dtype=np.float32)))
+            results.append(described)
+        return results
+
+    def describe(
+        self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]], *, embed: bool = True
+    ) -> list[list[Face]]:
+        """Refresh landmarks, keypoints, box and (with ``embed``) descriptor of faces whose boxes
+        are known.
 
         The predictor runs in each given box (e.g. a tracker's prediction) and the descriptor is
         recomputed. The new box: when the given face carries landmarks (from an earlier frame), the
@@ -202,7 +228,9 @@ class DlibAnalyzer:
             refreshed: list[Face] = []
             for face in known:
                 x1, y1, x2, y2 = (round(float(v)) for v in face.box)
-                new = self._describe_rect(image, dlib.rectangle(x1, y1, x2, y2), 0.0, rederive_box=True)
+                new = self._describe_rect(
+                    image, dlib.rectangle(x1, y1, x2, y2), 0.0, rederive_box=True, embed=embed
+                )
                 if face.landmarks is not None:
                     new = replace(new, box=_carry_box(face, new.landmarks))
                 quality = box_iou(np.asarray(face.box, dtype=np.float32), new.box)
@@ -225,11 +253,18 @@ class DlibAnalyzer:
         kept = [d for d in found if d.confidence >= self.min_score]
         return [d.rect for d in kept], [float(d.confidence) for d in kept]
 
-    def _describe_rect(self, image: np.ndarray, rect: Any, score: float, rederive_box: bool = False) -> Face:
+    def _describe_rect(
+        self, image: np.ndarray, rect: Any, score: float, rederive_box: bool = False, embed: bool = True
+    ) -> Face:
         shape = self._predictor(image, rect)
         landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-        descriptor = np.asarray(
-            self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding), dtype=np.float32
+        descriptor = (
+            np.asarray(
+                self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding),
+                dtype=np.float32,
+            )
+            if embed
+            else None
         )
         if rederive_box:
             box = box_from_68(landmarks)

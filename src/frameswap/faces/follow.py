@@ -22,7 +22,7 @@ import numpy as np
 
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.track import FaceTracker
+from frameswap.faces.track import FaceTracker, iou_matrix
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
 
@@ -36,6 +36,68 @@ class FollowQuality:
     max_area_ratio: float = 2.0  # above: blown up
     max_center_shift: float = 0.5  # centre moved more than this fraction of the box side
     max_identity_distance: float = 1.0  # embedding distance to the track, relative to its threshold
+
+
+@dataclass(frozen=True)
+class IdentityPolicy:
+    """When fresh detections need identity embeddings, the costly step on the CPU (dlib's
+    descriptor takes ~70 ms a face, its landmarks ~1 ms), and when position alone tells who is who.
+
+    Every detection must overlap exactly one predicted face by ``confident_iou`` and no other by
+    ``ambiguous_iou``, with as many detections as predictions; otherwise (a new face, a face
+    lost, people crossing) the frame is embedded. Embeddings are also refreshed every
+    ``refresh_frames`` frames so each track's identity stays current for re-identification.
+    """
+
+    confident_iou: float = 0.5
+    ambiguous_iou: float = 0.1
+    refresh_frames: int = 12
+
+
+def position_is_enough(faces: Sequence[Face], predicted: Sequence[Face], policy: IdentityPolicy) -> bool:
+    """True when each detection is unambiguously one predicted face (see ``IdentityPolicy``)."""
+    if len(faces) != len(predicted):
+        return False
+    if not faces:
+        return True
+    ious = iou_matrix(np.stack([f.box for f in faces]), np.stack([p.box for p in predicted]))
+    best = ious.argmax(axis=1)
+    if len(set(best.tolist())) != len(faces):
+        return False
+    for row, column in enumerate(best):
+        others = np.delete(ious[row], column)
+        if ious[row, column] < policy.confident_iou or (others.size and others.max() >= policy.ambiguous_iou):
+            return False
+    return True
+
+
+class IdentifyingDetector:
+    """Full detection without embeddings, then embeddings only where ``IdentityPolicy`` asks."""
+
+    def __init__(self, analyzer: FaceAnalyzer, tracker: FaceTracker, policy: IdentityPolicy | None = None):
+        self.analyzer = analyzer
+        self.tracker = tracker
+        self.policy = policy or IdentityPolicy()
+        self.embedded_frames = 0
+        self._last_embedded: int | None = None
+
+    def reset(self) -> None:
+        self.embedded_frames = 0
+        self._last_embedded = None
+
+    def detect(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
+        """Tracked faces of ``(frame index, rgb)`` pairs: one batched detection call, then each
+        frame identified and tracked in order (the tracker's prediction needs the frame before)."""
+        detected = self.analyzer.analyze([rgb for _, rgb in batch], embed=False)
+        out = []
+        for (index, rgb), faces in zip(batch, detected, strict=True):
+            stale = self._last_embedded is None or index - self._last_embedded >= self.policy.refresh_frames
+            if faces and (stale or not position_is_enough(faces, self.tracker.predict(index), self.policy)):
+                faces = self.analyzer.embed([rgb], [faces])[0]
+                self._last_embedded = index
+                self.embedded_frames += 1
+            out.append(self.tracker.update(faces, index))
+        return out
 
 
 @dataclass
@@ -76,11 +138,13 @@ class FaceFollower:
         self.detect_every = detect_every
         self.quality = quality or FollowQuality()
         self.stats = FollowStats()
+        self.detector = IdentifyingDetector(analyzer, tracker)
         self._since_detection: int | None = None
 
     def reset(self) -> None:
         """Start a new clip: the tracker is reset too."""
         self.tracker.reset()
+        self.detector.reset()
         self.stats = FollowStats()
         self._since_detection = None
 
@@ -93,7 +157,7 @@ class FaceFollower:
             if not predicted:
                 # nothing to follow: detect, so a face entering after an empty frame is not missed
                 return self._detect(image, frame_index)
-            refreshed = self.analyzer.describe([image], [predicted])[0]
+            refreshed = self.analyzer.describe([image], [predicted], embed=False)[0]
             if self._still_good(predicted, refreshed):
                 self._since_detection += 1  # type: ignore[operator]
                 self.stats.followed += 1
@@ -102,10 +166,9 @@ class FaceFollower:
         return self._detect(image, frame_index)
 
     def _detect(self, image: np.ndarray, frame_index: int) -> list[Face]:
-        faces = self.analyzer.analyze([image])[0]
         self.stats.detections += 1
         self._since_detection = 0
-        return self.tracker.update(faces, frame_index)
+        return self.detector.detect([(frame_index, image)])[0]
 
     def _still_good(self, predicted: Sequence[Face], refreshed: Sequence[Face]) -> bool:
         """False when any followed face looks lost (see the module docstring for the rule)."""
@@ -163,6 +226,9 @@ class SequenceTracker:
             else None
         )
         self.batch_size = max(batch_size, 1) if self.follower is None else 1
+        self._detector = (
+            self.follower.detector if self.follower else IdentifyingDetector(analyzer, self.tracker)
+        )
         self._detections = 0
 
     @property
@@ -170,13 +236,17 @@ class SequenceTracker:
         """Full detector runs so far (the other frames were followed)."""
         return self.follower.stats.detections if self.follower is not None else self._detections
 
+    @property
+    def embedded_frames(self) -> int:
+        """Frames whose faces needed identity embeddings (the rest were told apart by position)."""
+        return self._detector.embedded_frames
+
     def process(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
         """Tracked faces of ``(frame index, rgb)`` pairs, in order (indexes must increase)."""
         if self.follower is not None:
             return [self.follower.process(rgb, index) for index, rgb in batch]
-        detected = self.analyzer.analyze([rgb for _, rgb in batch])
         self._detections += len(batch)
-        return [self.tracker.update(faces, index) for (index, _), faces in zip(batch, detected, strict=True)]
+        return self._detector.detect(batch)
 
 
 def track_sequence(

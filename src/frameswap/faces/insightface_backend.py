@@ -88,14 +88,23 @@ class InsightFaceAnalyzer:
             store.path(DETECTOR_NAME), store.path(RECOGNIZER_NAME), session_options, det_size, det_thresh
         )
 
-    def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
-        """Faces of each image, large → small by box area, each with a raw 512-D embedding."""
+    def analyze(self, images: Sequence[np.ndarray], *, embed: bool = True) -> list[list[Face]]:
+        """Faces of each image, large → small by box area, each with a raw 512-D embedding
+        (``embed=False`` skips ArcFace: a tracker asks for embeddings only where it needs them)."""
         images = list(images)
         detections = self.detector.detect(images)
-        return self._with_embeddings(images, [_faces_of(d) for d in detections])
+        faces = [sort_large_to_small(_faces_of(d)) for d in detections]
+        return self._with_embeddings(images, faces) if embed else faces
 
-    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
-        """Refresh keypoints (local re-detection) and embeddings of known faces, order kept."""
+    def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """The given faces with their ArcFace embeddings (one batched run), order kept."""
+        return self._with_embeddings(list(images), [list(f) for f in faces], keep_order=True)
+
+    def describe(
+        self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]], *, embed: bool = True
+    ) -> list[list[Face]]:
+        """Refresh keypoints (local re-detection) and, with ``embed``, embeddings of known faces,
+        order kept."""
         images = list(images)
         if len(images) != len(faces):
             raise ValueError(f"describe got {len(images)} images but {len(faces)} face lists")
@@ -108,7 +117,7 @@ class InsightFaceAnalyzer:
             regions = np.stack([self._padded(face.box) for face in given])
             found = self.detector.detect_regions(image, regions)
             refreshed.append([self._refresh(face, dets) for face, dets in zip(given, found, strict=True)])
-        return self._with_embeddings(images, refreshed, keep_order=True)
+        return self._with_embeddings(images, refreshed, keep_order=True) if embed else refreshed
 
     # --- internals ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ green value and a blue value of 255, which a test can read back pixel by pixel.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -38,11 +39,29 @@ class SquareAnalyzer:
         self.calls = 0
         self.images = 0  # images detected
         self.described = 0  # images where known faces were refreshed (followed)
+        self.embedded = 0  # faces given identity embeddings
 
-    def analyze(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+    def analyze(self, images: Sequence[np.ndarray], *, embed: bool = True) -> list[list[Face]]:
         self.calls += 1
         self.images += len(images)
-        return self._find(images)
+        found = self._find(images)
+        if embed:
+            self.embedded += sum(len(f) for f in found)
+            return found
+        return [[replace(f, embedding=None) for f in faces] for faces in found]
+
+    def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+        """The identity read back from the square's green value, as a descriptor would."""
+        out = []
+        for rgb, known in zip(images, faces, strict=True):
+            described = []
+            for face in known:
+                x1, y1, x2, y2 = (int(v) for v in face.box)
+                identity = int(rgb[(y1 + y2) // 2, (x1 + x2) // 2, 1])
+                described.append(replace(face, embedding=square_face(x1, y1, x2, y2, identity).embedding))
+            self.embedded += len(known)
+            out.append(described)
+        return out
 
     def _find(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
         out = []
@@ -58,7 +77,9 @@ class SquareAnalyzer:
             out.append(sort_large_to_small(faces))
         return out
 
-    def describe(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
+    def describe(
+        self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]], *, embed: bool = True
+    ) -> list[list[Face]]:
         """Each given face refreshed from the square nearest its box (as a landmark predictor
         would re-fit inside a predicted box); score 0 where no square is near."""
         self.described += len(images)
@@ -70,9 +91,10 @@ class SquareAnalyzer:
                 best = min(found, key=lambda f: np.linalg.norm((f.box[:2] + f.box[2:]) / 2 - centre),
                            default=None)
                 if best is None:
-                    refreshed.append(Face(face.box, 0.0, face.kps, None, face.embedding, face.track_id))
+                    refreshed.append(Face(face.box, 0.0, face.kps, None, None, face.track_id))
                 else:
-                    refreshed.append(Face(best.box, 1.0, best.kps, None, best.embedding, face.track_id))
+                    emb = best.embedding if embed else None
+                    refreshed.append(Face(best.box, 1.0, best.kps, None, emb, face.track_id))
             out.append(refreshed)
         return out
 

@@ -1,0 +1,14 @@
+"""Run the frameswap benchmark as a script: ``python benchmarks/run_benchmarks.py [--json] ...``.
+
+The same as ``frameswap bench``; the harness itself lives in ``frameswap.bench`` so the installed
+command can run it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from frameswap.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["bench", *sys.argv[1:]]))
