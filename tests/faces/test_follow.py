@@ -157,15 +157,16 @@ def test_detect_every_must_be_positive():
         FaceFollower(FakeAnalyzer([]), FaceTracker(), 0)
 
 
-def test_position_alone_is_enough_only_for_unambiguous_one_to_one_matches():
-    from frameswap.faces.follow import IdentityPolicy, position_is_enough
+def test_only_faces_that_position_cannot_place_need_identity():
+    from frameswap.faces.follow import IdentityPolicy, unplaced_faces
 
     policy = IdentityPolicy()
     a, b = face(100, 100, 80), face(300, 100, 70)
     moved = [face(104, 100, 80), face(296, 102, 70)]
-    assert position_is_enough(moved, [a, b], policy)
-    assert not position_is_enough(moved[:1], [a, b], policy)  # someone left: who is who?
-    assert not position_is_enough([face(104, 100, 80), face(190, 100, 80)], [a, b], policy)  # new face
-    close = [face(100, 100, 80), face(150, 100, 80)]  # overlapping people: identity needed
-    assert not position_is_enough(close, close, policy)
-    assert position_is_enough([], [], policy)
+    assert unplaced_faces(moved, [a, b], policy) == []
+    assert unplaced_faces(moved[:1], [a, b], policy) == []  # someone left: the other is still placed
+    assert unplaced_faces([face(104, 100, 80), face(190, 300, 80)], [a, b], policy) == [1]  # newcomer
+    close = [face(100, 100, 80), face(150, 100, 80)]  # overlapping people: identity needed for both
+    assert unplaced_faces(close, close, policy) == [0, 1]
+    assert unplaced_faces(moved, [], policy) == [0, 1]  # nothing predicted (after a cut)
+    assert unplaced_faces([], [a], policy) == []

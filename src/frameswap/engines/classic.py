@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -96,6 +97,7 @@ class ClassicEngine:
 
     options: ClassicOptions = field(default_factory=ClassicOptions)
     smoother: LandmarkSmoother = field(default_factory=LandmarkSmoother)
+    workers: int = 2  # frames swapped at once (used when ``options.smooth`` is off)
     name: str = field(default="classic", init=False)
     _frame_no: int = field(default=0, init=False, repr=False)
 
@@ -121,14 +123,22 @@ class ClassicEngine:
         """Swap every job of every frame, in order; a frame without jobs comes back unchanged."""
         if len(frames) != len(jobs):
             raise OptionsError(f"classic swap: {len(frames)} frames but {len(jobs)} job lists")
-        out: list[np.ndarray] = []
-        for frame, frame_jobs in zip(frames, jobs, strict=True):
-            result = frame
-            for job in frame_jobs:
-                result, _ = self.swap_face(result, job.target, job.source, frame_no=self._frame_no)
-            out.append(result if frame_jobs else frame.copy())
-            self._frame_no += 1
-        return out
+        if self.options.smooth or self.workers < 2 or len(frames) < 2:
+            # smoothing carries state from frame to frame: keep clip order
+            out: list[np.ndarray] = []
+            for frame, frame_jobs in zip(frames, jobs, strict=True):
+                out.append(self._swap_frame(frame, frame_jobs, self._frame_no))
+                self._frame_no += 1
+            return out
+        # Frames are independent and OpenCV releases the GIL: swap them on several threads.
+        with ThreadPoolExecutor(min(self.workers, len(frames)), thread_name_prefix="frameswap-swap") as pool:
+            return list(pool.map(self._swap_frame, frames, jobs, [0] * len(frames)))
+
+    def _swap_frame(self, frame: np.ndarray, frame_jobs: Sequence[SwapJob], frame_no: int) -> np.ndarray:
+        result = frame
+        for job in frame_jobs:
+            result, _ = self.swap_face(result, job.target, job.source, frame_no=frame_no)
+        return result if frame_jobs else frame.copy()
 
     def swap_face(
         self, frame: np.ndarray, target: Face, source: ClassicSource, frame_no: int = 0

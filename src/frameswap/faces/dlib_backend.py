@@ -18,6 +18,7 @@ once per analyzer).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -115,7 +116,7 @@ class DlibAnalyzer:
 
     def __init__(
         self,
-        detector: Any,
+        detector: Any | Sequence[Any],
         predictor: Any,
         encoder: Any,
         *,
@@ -128,7 +129,11 @@ class DlibAnalyzer:
             raise OptionsError(f"dlib detector must be 'hog' or 'cnn', got {detector_kind!r}")
         if not 0 <= int(upsample) <= 3:
             raise OptionsError(f"dlib upsample must be 0..3, got {upsample}")
-        self._detector = detector
+        # Several HOG detectors (one per worker thread: dlib releases the GIL while scanning, so
+        # two cores detect two frames at once); a single detector runs frames one by one.
+        self._detectors = list(detector) if isinstance(detector, (list, tuple)) else [detector]
+        if detector_kind != "hog" and len(self._detectors) > 1:
+            raise OptionsError("parallel detection is for the HOG detector only")
         self._predictor = predictor
         self._encoder = encoder
         self.detector_kind: DetectorKind = detector_kind
@@ -138,8 +143,11 @@ class DlibAnalyzer:
         self.descriptor_padding = float(descriptor_padding)
 
     @classmethod
-    def from_packages(cls, detector: DetectorKind = "hog", upsample: int = 1, **kwargs: Any) -> DlibAnalyzer:
-        """Load the detector, predictor and descriptor that ``face_recognition_models`` ships."""
+    def from_packages(
+        cls, detector: DetectorKind = "hog", upsample: int = 1, *, workers: int = 2, **kwargs: Any
+    ) -> DlibAnalyzer:
+        """Load the detector, predictor and descriptor that ``face_recognition_models`` ships;
+        ``workers`` HOG detectors scan the frames of a batch in parallel."""
         try:
             import dlib
             import face_recognition_models as frm
@@ -148,7 +156,7 @@ class DlibAnalyzer:
                 f"the dlib analyzer needs the packages dlib-bin and face-recognition-models: {exc}"
             ) from exc
         if detector == "hog":
-            det = dlib.get_frontal_face_detector()
+            det = [dlib.get_frontal_face_detector() for _ in range(max(1, workers))]
         elif detector == "cnn":
             det = dlib.cnn_face_detection_model_v1(_existing(frm.cnn_face_detector_model_location()))
         else:
@@ -167,14 +175,24 @@ class DlibAnalyzer:
         far the most expensive step (~70 ms a face against ~1 ms for the landmarks): a tracker
         asks for descriptors (``embed``) only where position alone cannot tell who is who.
         """
+        checked = [_check_image(raw, f"dlib analyze, image {n}") for n, raw in enumerate(images)]
+        workers = min(len(self._detectors), len(checked))
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="frameswap-hog") as pool:
+                parts = list(pool.map(self._detect_all, self._detectors[:workers],
+                                      [checked[w::workers] for w in range(workers)]))
+            found = [parts[i % workers][i // workers] for i in range(len(checked))]
+        else:
+            found = self._detect_all(self._detectors[0], checked)
         results: list[list[Face]] = []
-        for n, raw in enumerate(images):
-            image = _check_image(raw, f"dlib analyze, image {n}")
-            rects, scores = self._detect(image)
+        for image, (rects, scores) in zip(checked, found, strict=True):
             pairs = zip(rects, scores, strict=True)
             faces = [self._describe_rect(image, rect, score, embed=embed) for rect, score in pairs]
             results.append(sort_large_to_small(faces))
         return results
+
+    def _detect_all(self, detector: Any, images: Sequence[np.ndarray]) -> list[tuple[list[Any], list[float]]]:
+        return [self._detect(detector, image) for image in images]
 
     def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
         """The given faces (with their 68 landmarks) with the 128-D descriptor added, order kept."""
@@ -245,11 +263,11 @@ class DlibAnalyzer:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _detect(self, image: np.ndarray) -> tuple[list[Any], list[float]]:
+    def _detect(self, detector: Any, image: np.ndarray) -> tuple[list[Any], list[float]]:
         if self.detector_kind == "hog":
-            rects, scores, _ = self._detector.run(image, self.upsample, self.min_score)
+            rects, scores, _ = detector.run(image, self.upsample, self.min_score)
             return list(rects), [float(s) for s in scores]
-        found = self._detector(image, self.upsample)
+        found = detector(image, self.upsample)
         kept = [d for d in found if d.confidence >= self.min_score]
         return [d.rect for d in kept], [float(d.confidence) for d in kept]
 

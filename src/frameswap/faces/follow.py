@@ -43,32 +43,43 @@ class IdentityPolicy:
     """When fresh detections need identity embeddings, the costly step on the CPU (dlib's
     descriptor takes ~70 ms a face, its landmarks ~1 ms), and when position alone tells who is who.
 
-    Every detection must overlap exactly one predicted face by ``confident_iou`` and no other by
-    ``ambiguous_iou``, with as many detections as predictions; otherwise (a new face, a face
-    lost, people crossing) the frame is embedded. Embeddings are also refreshed every
-    ``refresh_frames`` frames so each track's identity stays current for re-identification.
+    A detection that overlaps exactly one predicted face by ``confident_iou`` (that face being its
+    best match too) and no other face or prediction by ``ambiguous_iou`` is that person: no
+    embedding. Any other detection (a new face, a face back after a miss, people crossing) is
+    embedded. Predictions include tracks the detector missed for up to ``missed_frames`` frames
+    (HOG drops a face now and then). Every ``refresh_frames`` frames all faces are embedded, so
+    each track's identity stays current for re-identification later.
     """
 
     confident_iou: float = 0.5
     ambiguous_iou: float = 0.1
-    refresh_frames: int = 12
+    refresh_frames: int = 30
+    missed_frames: int = 3  # a track missed this recently still places its face by position
 
 
-def position_is_enough(faces: Sequence[Face], predicted: Sequence[Face], policy: IdentityPolicy) -> bool:
-    """True when each detection is unambiguously one predicted face (see ``IdentityPolicy``)."""
-    if len(faces) != len(predicted):
-        return False
+def unplaced_faces(faces: Sequence[Face], predicted: Sequence[Face], policy: IdentityPolicy) -> list[int]:
+    """Indexes of the detections that position alone cannot assign (see ``IdentityPolicy``)."""
     if not faces:
-        return True
-    ious = iou_matrix(np.stack([f.box for f in faces]), np.stack([p.box for p in predicted]))
-    best = ious.argmax(axis=1)
-    if len(set(best.tolist())) != len(faces):
-        return False
-    for row, column in enumerate(best):
-        others = np.delete(ious[row], column)
-        if ious[row, column] < policy.confident_iou or (others.size and others.max() >= policy.ambiguous_iou):
-            return False
-    return True
+        return []
+    if not predicted:
+        return list(range(len(faces)))
+    boxes = np.stack([f.box for f in faces])
+    ious = iou_matrix(boxes, np.stack([p.box for p in predicted]))
+    among = iou_matrix(boxes, boxes)
+    np.fill_diagonal(among, 0.0)
+    unplaced = []
+    for row in range(len(faces)):
+        column = int(ious[row].argmax())
+        rivals = np.delete(ious[row], column)
+        placed = (
+            ious[row, column] >= policy.confident_iou
+            and int(ious[:, column].argmax()) == row
+            and not (rivals.size and rivals.max() >= policy.ambiguous_iou)
+            and not among[row].max(initial=0.0) >= policy.ambiguous_iou
+        )
+        if not placed:
+            unplaced.append(row)
+    return unplaced
 
 
 class IdentifyingDetector:
@@ -78,12 +89,12 @@ class IdentifyingDetector:
         self.analyzer = analyzer
         self.tracker = tracker
         self.policy = policy or IdentityPolicy()
-        self.embedded_frames = 0
-        self._last_embedded: int | None = None
+        self.embedded_faces = 0
+        self._last_refresh: int | None = None
 
     def reset(self) -> None:
-        self.embedded_frames = 0
-        self._last_embedded = None
+        self.embedded_faces = 0
+        self._last_refresh = None
 
     def detect(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
         """Tracked faces of ``(frame index, rgb)`` pairs: one batched detection call, then each
@@ -91,11 +102,21 @@ class IdentifyingDetector:
         detected = self.analyzer.analyze([rgb for _, rgb in batch], embed=False)
         out = []
         for (index, rgb), faces in zip(batch, detected, strict=True):
-            stale = self._last_embedded is None or index - self._last_embedded >= self.policy.refresh_frames
-            if faces and (stale or not position_is_enough(faces, self.tracker.predict(index), self.policy)):
-                faces = self.analyzer.embed([rgb], [faces])[0]
-                self._last_embedded = index
-                self.embedded_frames += 1
+            faces = list(faces)
+            if faces:
+                last = self._last_refresh
+                refresh = last is None or index - last >= self.policy.refresh_frames
+                if refresh:
+                    self._last_refresh = index
+                    chosen = list(range(len(faces)))
+                else:
+                    predicted = self.tracker.predict(index, max_missed=self.policy.missed_frames)
+                    chosen = unplaced_faces(faces, predicted, self.policy)
+                if chosen:
+                    embedded = self.analyzer.embed([rgb], [[faces[i] for i in chosen]])[0]
+                    for i, face in zip(chosen, embedded, strict=True):
+                        faces[i] = face
+                    self.embedded_faces += len(chosen)
             out.append(self.tracker.update(faces, index))
         return out
 
@@ -237,9 +258,9 @@ class SequenceTracker:
         return self.follower.stats.detections if self.follower is not None else self._detections
 
     @property
-    def embedded_frames(self) -> int:
-        """Frames whose faces needed identity embeddings (the rest were told apart by position)."""
-        return self._detector.embedded_frames
+    def embedded_faces(self) -> int:
+        """Detections that needed identity embeddings (the rest were told apart by position)."""
+        return self._detector.embedded_faces
 
     def process(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
         """Tracked faces of ``(frame index, rgb)`` pairs, in order (indexes must increase)."""

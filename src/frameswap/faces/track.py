@@ -156,8 +156,9 @@ class FaceTracker:
 
     # --- queries used by the follower ---------------------------------------------------------
 
-    def predict(self, frame_index: int) -> list[Face]:
-        """Faces expected at ``frame_index``: tracks seen on the last frame, moved by their velocity.
+    def predict(self, frame_index: int, max_missed: int = 0) -> list[Face]:
+        """Faces expected at ``frame_index``: tracks seen on the last frame (or, with
+        ``max_missed``, up to that many frames before it), moved by their velocity.
 
         Box, keypoints and landmarks move together, so a backend that refines a face from its
         box and previous landmarks starts from a consistent guess.
@@ -166,7 +167,7 @@ class FaceTracker:
             return []
         out = []
         for track in self._active:
-            if track.last_frame != self._last_frame:
+            if self._last_frame - track.last_frame > max_missed:
                 continue
             box = track.predicted_box(frame_index, self.tuning.max_predict_frames)
             shift = (box - track.box)[:2].astype(np.float32)
