@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frameswap.errors import FaceIndexError, NoFaceError
-from frameswap.faces.select import IdentityIndex, pair_indexes, parse_indexes, select_targets
+from frameswap.faces.select import IdentityIndex, StreamingIndex, pair_indexes, parse_indexes, select_targets
 from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 
@@ -136,3 +138,34 @@ def test_a_named_reference_frame_reorders_by_its_sizes():
         IdentityIndex.from_tracks(frames, reference_frame=0)
     with pytest.raises(FaceIndexError, match="10 frames"):
         IdentityIndex.from_tracks(frames, reference_frame=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 7), st.integers(5, 60)), max_size=4), max_size=12))
+def test_streaming_index_numbers_people_as_from_tracks(frames_spec):
+    """Fed frame by frame, the streaming index gives every track the index from_tracks gives it."""
+    frames = []
+    for frame in frames_spec:
+        seen: dict[int, int] = {}
+        for track_id, size in frame:
+            seen.setdefault(track_id, size)  # one face per person per frame
+        frames.append([
+            Face(box=np.array([10 * t, 0, 10 * t + s, s], np.float32), score=1.0,
+                 kps=np.zeros((5, 2), np.float32), track_id=t)
+            for t, s in seen.items()
+        ])
+    stream = StreamingIndex()
+    for i, faces in enumerate(frames):
+        stream.observe(i, faces)
+    if not any(frames):
+        with pytest.raises(NoFaceError):
+            IdentityIndex.from_tracks(frames)
+        with pytest.raises(NoFaceError):
+            stream.check([0])
+        return
+    index = IdentityIndex.from_tracks(frames)
+    assert {f.track_id: f.index for f in index.faces} == stream.index_of
+    assert stream.reference_frame == index.reference_frame
+    stream.check([len(index.faces) - 1])
+    with pytest.raises(FaceIndexError, match=f"{len(index.faces)} face"):
+        stream.check([len(index.faces)])

@@ -119,6 +119,24 @@ def test_identity_embeddings_only_where_position_is_ambiguous(tmp_path):
             assert painted_identity(rgb, x, y, side) == ((SOURCE_ID, 255) if ident == A else (B, 0))
 
 
+@pytest.mark.parametrize("reference_frame", [None, 0])  # streaming, and the two-pass path
+def test_a_person_who_appears_later_takes_the_next_index(tmp_path, reference_frame):
+    late = [[(10, 20, 36, A)], [(12, 20, 36, A)], [(14, 20, 36, A), (110, 30, 24, B)],
+            [(16, 20, 36, A), (108, 30, 24, B)]]
+    target = save_apng([draw(SIZE, sq) for sq in late], [50] * 4, tmp_path / "late.png")
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png",
+                        input_faces_index="1", reference_frame=reference_frame)
+    assert outcome.indexes_found == 2
+    frames, _ = read_frames(outcome.path)
+    for rgb, squares in zip(frames, late, strict=True):
+        for x, y, side, ident in squares:
+            assert painted_identity(rgb, x, y, side) == ((SOURCE_ID, 255) if ident == B else (A, 0))
+    with pytest.raises(FaceIndexError, match="2 faces found in the target"):
+        run(source_png([(40, SOURCE_ID)]), target, tmp_path / "bad.png", input_faces_index="2",
+            reference_frame=reference_frame)
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_reference_frame_names_the_indexes(clip, tmp_path):
     target, _ = clip
     outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png", reference_frame=5)

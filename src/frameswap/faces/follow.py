@@ -53,7 +53,7 @@ class IdentityPolicy:
 
     confident_iou: float = 0.5
     ambiguous_iou: float = 0.1
-    refresh_frames: int = 30
+    refresh_frames: int = 60
     missed_frames: int = 3  # a track missed this recently still places its face by position
 
 

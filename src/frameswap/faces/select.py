@@ -27,6 +27,10 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
+def _out_of_range(what: str, index: int, found: int) -> FaceIndexError:
+    return FaceIndexError(f"{what} {index} is out of range: {_count(found, 'face')} found in the target")
+
+
 def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
     """Comma-separated non-negative integers ("0", "0,2", "0, 2") as a list.
 
@@ -177,9 +181,7 @@ class IdentityIndex:
     def track_of(self, index: int, what: str = "input_faces_index") -> int:
         """The track id an index names; ``FaceIndexError`` (saying how many were found) when out of range."""
         if not 0 <= index < len(self.faces):
-            raise FaceIndexError(
-                f"{what} {index} is out of range: {_count(len(self.faces), 'face')} found in the target"
-            )
+            raise _out_of_range(what, index, len(self.faces))
         return self.faces[index].track_id
 
 
@@ -230,3 +232,44 @@ def select_targets(
                 chosen.append(SwapTarget(face=face, target_index=t, source_index=s))
         out.append(chosen)
     return out
+
+
+class StreamingIndex:
+    """Face indexes assigned while a clip is read, for the default reference frame.
+
+    Numbers people exactly as ``IdentityIndex.from_tracks(frames)`` does with no reference frame
+    named (the first frame with a face is the reference; people who appear later follow in order
+    of appearance, larger first within a frame), but one frame at a time, so swapping can start
+    before the whole clip has been read. Feed it every frame's tracked faces in clip order.
+    """
+
+    def __init__(self) -> None:
+        self.index_of: dict[int, int] = {}  # track id → face index
+        self.reference_frame: int | None = None
+
+    @property
+    def count(self) -> int:
+        """People indexed so far."""
+        return len(self.index_of)
+
+    def observe(self, frame_index: int, faces: Sequence[Face]) -> None:
+        """Give indexes to the people first seen in this frame."""
+        tracked = [f for f in faces if f.track_id is not None]
+        new = [f for f in tracked if f.track_id not in self.index_of]
+        if not new:
+            return
+        if self.reference_frame is None:
+            self.reference_frame = frame_index
+            ordered = sort_large_to_small(new)  # as from_tracks orders the reference frame
+        else:
+            ordered = sorted(new, key=lambda f: (-f.area, f.track_id))
+        for face in ordered:
+            self.index_of[face.track_id] = len(self.index_of)  # type: ignore[index]
+
+    def check(self, targets: Sequence[int]) -> None:
+        """At the end of the clip: every requested target index must name someone."""
+        if not self.index_of:
+            raise NoFaceError("no face found in the target")
+        for index in targets:
+            if index >= self.count:
+                raise _out_of_range("input_faces_index", index, self.count)

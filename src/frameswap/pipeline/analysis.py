@@ -1,15 +1,17 @@
-"""Pass one over a target: detect, follow and track faces in every frame; smooth their landmarks.
+"""Faces of a target, frame after frame: detect (or follow), track, smooth.
 
-Only face records are kept (boxes, keypoints, landmarks), never pixels, so memory stays small even
-on long videos; the frames themselves are decoded again by the swap pass. Runs of identical
-consecutive frames (GIF holds) are analysed once.
+``ClipAnalyzer`` is the one analysis step both pipeline paths use: fed batches of frames in clip
+order, it analyses runs of identical consecutive frames (GIF holds) once, tracks identities, and
+One-Euro filters each tracked face's landmarks so a swapped face does not jitter (a causal filter,
+so streaming gives the same result as a pass over the whole clip). ``analyze_target`` runs it over
+a whole clip and keeps only the face records, never pixels, so memory stays small on long videos.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,16 +33,91 @@ def frame_digest(rgb: np.ndarray) -> bytes:
 
 
 @dataclass
+class AnalysedFrame:
+    """One frame's tracked faces, and whether its pixels repeat the previous frame's."""
+
+    faces: list[Face]
+    repeats_previous: bool
+
+
+class ClipAnalyzer:
+    """Detect/follow, track and smooth the faces of a clip's frames, fed in order in batches."""
+
+    def __init__(
+        self,
+        analyzer: FaceAnalyzer,
+        options: TrackerOptions,
+        *,
+        stats: StageTimes | None = None,
+        model_lock: threading.Lock | None = None,
+        smooth: bool = True,
+    ) -> None:
+        self.sequence = SequenceTracker(analyzer, options)
+        self.smoother = LandmarkSmoother() if smooth else None
+        self.stats = stats if stats is not None else StageTimes()
+        self.lock = model_lock if model_lock is not None else threading.Lock()
+        self._last_digest: bytes | None = None
+        self._last_faces: list[Face] = []
+
+    def analyze(self, frames: Sequence[Frame]) -> list[AnalysedFrame]:
+        """The faces of each frame; frames repeating their predecessor are not analysed again."""
+        repeats = []
+        for frame in frames:
+            digest = frame_digest(frame.rgb)
+            repeats.append(digest == self._last_digest)
+            self._last_digest = digest
+        unique = [(f.index, f.rgb) for f, repeat in zip(frames, repeats, strict=True) if not repeat]
+        tracked: list[list[Face]] = []
+        if unique:
+            with self.lock, self.stats.timed("detect"):
+                tracked = self.sequence.process(unique)
+            self.stats.frames_processed += len(unique)
+        results = iter(tracked)
+        out = []
+        with self.stats.timed("track"):
+            for frame, repeat in zip(frames, repeats, strict=True):
+                if not repeat:
+                    self._last_faces = [self._smoothed(f, frame.index) for f in next(results)]
+                out.append(AnalysedFrame(self._last_faces, repeat))
+        self.stats.frames += len(frames)
+        return out
+
+    def _smoothed(self, face: Face, frame_index: int) -> Face:
+        """The face without its embedding (not needed past tracking), landmarks filtered."""
+        face = replace(face, embedding=None)
+        if self.smoother is None or face.track_id is None:
+            return face
+        if face.landmarks is not None:
+            pts = self.smoother.smooth(face.track_id, face.landmarks, frame_index).astype(np.float32)
+            return replace(face, landmarks=pts, kps=keypoints_from_68(pts).astype(np.float32))
+        kps = self.smoother.smooth(face.track_id, face.kps, frame_index).astype(np.float32)
+        return replace(face, kps=kps)
+
+
+@dataclass
 class TargetAnalysis:
-    """Per frame: the tracked faces, and whether the frame repeats the previous one."""
+    """Per frame of a whole clip: the tracked faces, and whether the frame repeats the previous."""
 
     faces: list[list[Face]]
     repeats_previous: list[bool]
-    detections: int = 0  # full detector runs (the rest of the analysed frames were followed)
 
     @property
     def frame_count(self) -> int:
         return len(self.faces)
+
+
+def batched(frames: Iterable[Frame], size: int, cancel: threading.Event | None = None):
+    """Lists of up to ``size`` consecutive frames; raises CancelledError once ``cancel`` is set."""
+    batch: list[Frame] = []
+    for frame in frames:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("cancelled")
+        batch.append(frame)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def analyze_target(
@@ -55,68 +132,14 @@ def analyze_target(
     on_frame: Callable[[int], None] | None = None,
     smooth: bool = True,
 ) -> TargetAnalysis:
-    """Detect (or follow) and track faces in every frame; keep the face records only."""
-    stats = stats if stats is not None else StageTimes()
-    model_lock = model_lock if model_lock is not None else threading.Lock()
-    detector = SequenceTracker(analyzer, tracker_options, batch_size=batch_size)
+    """Detect (or follow) and track faces in every frame of a clip; keep the face records only."""
+    clip = ClipAnalyzer(analyzer, tracker_options, stats=stats, model_lock=model_lock, smooth=smooth)
     faces: list[list[Face]] = []
     repeats: list[bool] = []
-    pending: list[tuple[int, np.ndarray]] = []
-    last_digest: bytes | None = None
-
-    def flush() -> None:
-        if not pending:
-            return
-        with model_lock, stats.timed("detect"):
-            tracked = detector.process(pending)
-        for (index, _), frame_faces in zip(pending, tracked, strict=True):
-            faces[index] = [replace(f, embedding=None) for f in frame_faces]  # keep records small
-        stats.frames_processed += len(pending)
-        pending.clear()
-
-    for frame in frames:
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("cancelled")
-        digest = frame_digest(frame.rgb)
-        repeat = digest == last_digest
-        last_digest = digest
-        repeats.append(repeat)
-        faces.append([])
-        if not repeat:
-            pending.append((frame.index, frame.rgb))
-            if len(pending) >= detector.batch_size:
-                flush()
-        if on_frame is not None:
-            on_frame(frame.index)
-    flush()
-    for index, repeat in enumerate(repeats):
-        if repeat and index > 0:
-            faces[index] = faces[index - 1]  # a repeated frame has the faces of the one it repeats
-    if smooth:
-        with stats.timed("track"):
-            faces = smooth_landmarks(faces, repeats)
-    stats.frames = len(faces)
-    return TargetAnalysis(faces=faces, repeats_previous=repeats, detections=detector.detections)
-
-
-def smooth_landmarks(faces: list[list[Face]], repeats: list[bool]) -> list[list[Face]]:
-    """One-Euro filter each tracked face's landmarks (or keypoints) over the clip, so that a
-    swapped face does not jitter; done per clip here so engines stay free of per-clip state."""
-    smoother = LandmarkSmoother()
-    out: list[list[Face]] = []
-    for index, frame_faces in enumerate(faces):
-        if repeats[index] and index > 0:
-            out.append(out[-1])
-            continue
-        smoothed = []
-        for face in frame_faces:
-            if face.track_id is None:
-                smoothed.append(face)
-            elif face.landmarks is not None:
-                pts = smoother.smooth(face.track_id, face.landmarks, index).astype(np.float32)
-                smoothed.append(replace(face, landmarks=pts, kps=keypoints_from_68(pts).astype(np.float32)))
-            else:
-                kps = smoother.smooth(face.track_id, face.kps, index).astype(np.float32)
-                smoothed.append(replace(face, kps=kps))
-        out.append(smoothed)
-    return out
+    for batch in batched(frames, batch_size, cancel):
+        for frame, result in zip(batch, clip.analyze(batch), strict=True):
+            faces.append(result.faces)
+            repeats.append(result.repeats_previous)
+            if on_frame is not None:
+                on_frame(frame.index)
+    return TargetAnalysis(faces=faces, repeats_previous=repeats)

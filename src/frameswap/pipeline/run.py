@@ -1,11 +1,13 @@
 """The one function every front calls: swap faces from a source photo into a target, end to end.
 
-Two passes over the target, each streaming through bounded queues:
+The default path is one streaming pass: a decode thread, batched processing (detect/track, select,
+swap, restore) and an encode thread, joined by bounded queues, so memory stays flat and every
+stage overlaps. Indexes are given to people as they appear (the reference frame is the first frame
+with a face), and an index that never names anyone fails at the end, before the output is moved
+into place (the writer is atomic, so nothing is written).
 
-1. decode thread → batched detect → track → per-frame face records (no pixels kept);
-   the indexes are then resolved against the whole clip, so an out-of-range index fails before
-   anything is written;
-2. decode thread → batched swap → restore → encode thread writing the original timing.
+When the caller names a reference frame, people seen before it may take indexes after its own
+faces, so the whole clip is analysed first (face records only) and swapped in a second pass.
 
 Frames with no selected face pass through unchanged; runs of identical frames are processed once.
 """
@@ -23,14 +25,14 @@ import numpy as np
 from tqdm import tqdm
 
 from frameswap.engines.base import SwapEngine, SwapJob
-from frameswap.errors import NoFaceError
+from frameswap.errors import FaceIndexError, NoFaceError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.select import IdentityIndex, SwapTarget, select_targets
+from frameswap.faces.select import IdentityIndex, StreamingIndex, pair_indexes, parse_indexes, select_targets
 from frameswap.faces.types import sort_large_to_small
 from frameswap.media import encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.options import SwapOptions
-from frameswap.pipeline.analysis import TargetAnalysis, analyze_target
+from frameswap.pipeline.analysis import ClipAnalyzer, analyze_target, batched
 from frameswap.pipeline.stats import StageTimes
 from frameswap.pipeline.threads import Consumer, Prefetch
 
@@ -65,6 +67,19 @@ class SwapOutcome:
     indexes_found: int
 
 
+@dataclass
+class _Selection:
+    """The checked index pairs and the prepared source of each; ``found`` is filled at the end."""
+
+    pairs: list[tuple[int, int]]
+    prepared: dict[int, Any]  # source index → engine's prepared source
+    source_count: int  # faces found in the source photo
+    found: int = 0  # people indexed in the target
+
+    def source_for_target(self) -> dict[int, Any]:
+        return {t: self.prepared[s] for t, s in self.pairs}
+
+
 def analyze_source(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None):
     """The source photo's first frame and its faces, large to small; NoFaceError when none."""
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
@@ -75,6 +90,25 @@ def analyze_source(models: Models, source: object, options: SwapOptions, fetcher
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
     return first.rgb, faces
+
+
+def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
+    """Parse and pair the indexes, check the source ones, prepare each source face once."""
+    targets = parse_indexes(options.input_faces_index, "input_faces_index")
+    sources = parse_indexes(options.source_faces_index, "source_faces_index")
+    pairs = pair_indexes(targets, sources)
+    source_rgb, source_faces = analyze_source(models, source, options, fetcher)
+    for _, s in pairs:
+        if s >= len(source_faces):
+            n = len(source_faces)
+            raise FaceIndexError(
+                f"source_faces_index {s} is out of range: {n} face{'s' if n != 1 else ''} found in the source"
+            )
+    assert models.lock is not None
+    with models.lock:
+        used = {s for _, s in pairs}
+        prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
+    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces))
 
 
 def run_swap(
@@ -89,47 +123,27 @@ def run_swap(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> SwapOutcome:
-    """Swap faces from ``source`` into ``target``; write ``destination`` or return bytes."""
+    """Swap faces from ``source`` into ``target``; write ``destination`` or return bytes.
+
+    ``on_progress(done, total)`` counts frames over the passes made (one, or two when a reference
+    frame is named).
+    """
     started = time.perf_counter()
     stats = StageTimes()
-    lock = models.lock
-    assert lock is not None
-    source_rgb, source_faces = analyze_source(models, source, options, fetcher)
-
+    selection = _select(models, source, options, fetcher)
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
         fmt = format_for(destination, info, options.output_format)
-        total = info.frame_count
+        two_pass = options.reference_frame is not None
+        total = info.frame_count * (2 if two_pass else 1)
         done = 0
 
-        def tick(_: int) -> None:
+        def tick() -> None:
             nonlocal done
             done += 1
+            bar.update(1)
             if on_progress is not None:
-                on_progress(done, 2 * total)
-
-        with tqdm(total=total, desc="analysing", unit="frame", disable=not progress, leave=False) as bar:
-            analysis = analyze_target(
-                _decoded(reader, stats, cancel),
-                models.analyzer,
-                tracker_options=options.tracker,
-                batch_size=options.batch_size,
-                stats=stats,
-                model_lock=lock,
-                cancel=cancel,
-                on_frame=lambda i: (bar.update(1), tick(i)),
-            )
-        targets = select_targets(
-            analysis.faces,
-            options.input_faces_index,
-            options.source_faces_index,
-            len(source_faces),
-            options.reference_frame,
-        )
-        people = len(IdentityIndex.from_tracks(analysis.faces, options.reference_frame).faces)
-        used = sorted({t.source_index for frame_targets in targets for t in frame_targets})
-        with lock:
-            prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
+                on_progress(done, total)
 
         def encode(frames: Iterator[Frame]) -> Path | bytes:
             if destination is None:
@@ -142,13 +156,15 @@ def run_swap(
         encode_started = time.perf_counter()
         try:
             with tqdm(total=total, desc="swapping", unit="frame", disable=not progress, leave=False) as bar:
-                swapped = _swapped(reader, analysis, targets, prepared, models, options, stats, cancel)
-                for frame in swapped:
+                if two_pass:
+                    frames = _two_passes(reader, models, options, selection, stats, cancel, tick)
+                else:
+                    frames = _one_pass(reader, models, options, selection, stats, cancel)
+                for frame in frames:
                     writer.put(frame)
-                    bar.update(1)
-                    tick(frame.index)
+                    tick()
         except BaseException as exc:
-            writer.abort(exc)
+            writer.abort(exc)  # the writer drops its temp file: nothing is written
             raise
         result = writer.finish()
         # the encoder's own work: its thread's lifetime less the time it sat waiting for frames
@@ -160,7 +176,7 @@ def run_swap(
         format=fmt,
         info=info,
         stats=stats,
-        indexes_found=people,
+        indexes_found=selection.found,
     )
 
 
@@ -177,54 +193,88 @@ def _decoded(reader, stats: StageTimes, cancel: threading.Event | None) -> Itera
     )
 
 
-def _swapped(
-    reader,
-    analysis: TargetAnalysis,
-    targets: list[list[SwapTarget]],
-    sources: dict[int, Any],
-    models: Models,
-    options: SwapOptions,
-    stats: StageTimes,
-    cancel: threading.Event | None,
-) -> Iterator[Frame]:
-    """Frames with their selected faces swapped (and restored), in order, in batches."""
-    lock = models.lock
-    assert lock is not None
-    batch: list[tuple[Frame, list[SwapJob]]] = []
-    last_output: np.ndarray | None = None
+def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[Frame]:
+    """Stream: analyse a batch, name its people, swap it, hand it on; check the indexes at the end."""
+    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=stats, model_lock=models.lock)
+    index = StreamingIndex()
+    source_for = selection.source_for_target()
+    swap = _BatchSwapper(models, stats)
+    for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
+        work = []
+        for frame, result in zip(batch, clip.analyze(batch), strict=True):
+            index.observe(frame.index, result.faces)
+            jobs = [
+                SwapJob(target=face, source=source_for[index.index_of[face.track_id]])
+                for face in result.faces
+                if face.track_id is not None and index.index_of.get(face.track_id) in source_for
+            ]
+            work.append((frame, jobs, result.repeats_previous))
+        yield from swap(work)
+    index.check([t for t, _ in selection.pairs])
+    selection.found = index.count
 
-    def process(batch: list[tuple[Frame, list[SwapJob]]]) -> list[Frame]:
-        nonlocal last_output
-        out: list[Frame] = []
-        work = [(f, jobs) for f, jobs in batch if jobs and not analysis.repeats_previous[f.index]]
+
+def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iterator[Frame]:
+    """Analyse the whole clip first (a named reference frame needs it), then swap."""
+    analysis = analyze_target(
+        _decoded(reader, stats, cancel),
+        models.analyzer,
+        tracker_options=options.tracker,
+        batch_size=options.batch_size,
+        stats=stats,
+        model_lock=models.lock,
+        cancel=cancel,
+        on_frame=lambda _: tick(),
+    )
+    targets = select_targets(
+        analysis.faces,
+        options.input_faces_index,
+        options.source_faces_index,
+        selection.source_count,
+        options.reference_frame,
+    )
+    selection.found = len(IdentityIndex.from_tracks(analysis.faces, options.reference_frame).faces)
+    swap = _BatchSwapper(models, stats)
+    prepared = selection.prepared
+    for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
+        work = []
+        for frame in batch:
+            jobs = [SwapJob(target=t.face, source=prepared[t.source_index]) for t in targets[frame.index]]
+            work.append((frame, jobs, analysis.repeats_previous[frame.index]))
+        yield from swap(work)
+
+
+class _BatchSwapper:
+    """Swap (and restore) a batch of frames in one engine call; identical frames reuse the output."""
+
+    def __init__(self, models: Models, stats: StageTimes) -> None:
+        self.models = models
+        self.stats = stats
+        self.last_output: np.ndarray | None = None
+
+    def __call__(self, batch: list[tuple[Frame, list[SwapJob], bool]]) -> list[Frame]:
+        models, stats = self.models, self.stats
+        work = [(frame, jobs) for frame, jobs, repeat in batch if jobs and not repeat]
         results: dict[int, np.ndarray] = {}
         if work:
-            with lock:
+            assert models.lock is not None
+            with models.lock:
                 with stats.timed("swap"):
                     swapped = models.engine.swap([f.rgb for f, _ in work], [jobs for _, jobs in work])
                 if models.restorer is not None:
                     with stats.timed("restore"):
-                        swapped = models.restorer.restore(
-                            swapped, [[job.target for job in jobs] for _, jobs in work]
-                        )
+                        faces = [[job.target for job in jobs] for _, jobs in work]
+                        swapped = models.restorer.restore(swapped, faces)
             stats.faces_swapped += sum(len(jobs) for _, jobs in work)
             results = {f.index: rgb for (f, _), rgb in zip(work, swapped, strict=True)}
-        for frame, jobs in batch:
+        out = []
+        for frame, jobs, repeat in batch:
             if frame.index in results:
                 rgb = results[frame.index]
-            elif jobs and analysis.repeats_previous[frame.index] and last_output is not None:
-                rgb = last_output  # identical input frame: identical output, processed once
+            elif jobs and repeat and self.last_output is not None:
+                rgb = self.last_output  # identical input frame: identical output, processed once
             else:
                 rgb = frame.rgb  # no selected face: passes through unchanged
-            last_output = rgb
+            self.last_output = rgb
             out.append(frame.with_rgb(rgb))
         return out
-
-    for frame in _decoded(reader, stats, cancel):
-        jobs = [SwapJob(target=t.face, source=sources[t.source_index]) for t in targets[frame.index]]
-        batch.append((frame, jobs))
-        if len(batch) >= options.batch_size:
-            yield from process(batch)
-            batch = []
-    if batch:
-        yield from process(batch)
