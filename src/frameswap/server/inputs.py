@@ -8,28 +8,19 @@ and nothing else; what reaches the swapper is always bytes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable
-from urllib.parse import unquote_to_bytes
 
 from frameswap.errors import MediaLimitError, SourceError, URLRefusedError
+from frameswap.media.sources import decode_base64, decode_data_uri
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{1,15}):")
-_WHITESPACE = re.compile(rb"\s+")
 
 
 def _b64decode(text: str, field: str) -> bytes:
     try:
-        raw = _WHITESPACE.sub(b"", text.encode("ascii"))
-    except UnicodeEncodeError:
-        raise SourceError(f"{field} is not valid base64: it holds non-ASCII characters") from None
-    raw += b"=" * (-len(raw) % 4)
-    altchars = b"-_" if (b"-" in raw or b"_" in raw) else None
-    try:
-        return base64.b64decode(raw, altchars=altchars, validate=True)
-    except (binascii.Error, ValueError):
+        return decode_base64(text, field)
+    except SourceError:
         raise SourceError(
             f"{field} is neither an http(s) URL nor valid base64 (nor a data URI); "
             "send a URL, plain base64 of the file, or data:image/...;base64,..."
@@ -37,12 +28,10 @@ def _b64decode(text: str, field: str) -> bytes:
 
 
 def _data_uri(value: str, field: str) -> bytes:
-    header, sep, payload = value.partition(",")
-    if not sep:
-        raise SourceError(f"{field} is a data URI without a comma; use data:image/png;base64,<data>")
-    if header.lower().endswith(";base64"):
-        return _b64decode(payload, field)
-    return unquote_to_bytes(payload)
+    try:
+        return decode_data_uri(value)
+    except SourceError as exc:
+        raise SourceError(f"{field}: {exc}; use data:image/png;base64,<data>") from None
 
 
 def decode_image_field(value: str, field: str, *, fetcher: Callable[[str], bytes], max_bytes: int) -> bytes:
