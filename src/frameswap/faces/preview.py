@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from frameswap.atomic import atomic_output
 from frameswap.errors import OptionsError
 
 # Distinct, colour-blind-friendly hues (Okabe-Ito), cycled by index.
@@ -91,14 +91,8 @@ def save_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise OptionsError(f"{target}: the folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(fh, format=fmt)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(target) as tmp:
+        Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(tmp, format=fmt)
     return target
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from frameswap.atomic import atomic_output
 from frameswap.errors import EmptyMediaError, OverwriteInputError, UnsupportedMediaError
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.options import EncodeOptions
@@ -89,21 +90,14 @@ def write_media(
     if audio_from is not None and _same_file(dest, getattr(audio_from, "path", None)):
         raise OverwriteInputError(f"{dest}: refusing to overwrite the input file; choose another output path")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w+b") as fh:
-            if fmt in VIDEO_FORMATS:
-                fh.close()
-                from frameswap.media.video_writer import write_video
+    with atomic_output(dest) as tmp:
+        if fmt in VIDEO_FORMATS:
+            from frameswap.media.video_writer import write_video
 
-                write_video(tmp, frames, info, fmt, audio_from=audio_from, options=options)
-            else:
+            write_video(tmp, frames, info, fmt, audio_from=audio_from, options=options)
+        else:
+            with open(tmp, "w+b") as fh:
                 _write_image(fh, frames, info, fmt, options)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return dest
 
 

@@ -11,11 +11,11 @@ symbolic batch axis when (and only when) a batch really gives the same per-item 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from frameswap.atomic import temp_beside
 from frameswap.errors import ModelContractError, ProviderError
 from frameswap.models.session import SessionOptions, create_session
 
@@ -225,10 +225,7 @@ def prepare_batch_dynamic(
     except Exception:  # onnx raises InferenceError / ValidationError subclasses
         return False
     dst_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dst_path.name + ".", suffix=".tmp", dir=dst_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with temp_beside(dst_path, ".tmp") as tmp:
         onnx.save(model, str(tmp))
         try:
             ok = _batch_agrees(tmp, session_options, check_sizes, seed=0)
@@ -239,5 +236,3 @@ def prepare_batch_dynamic(
         if ok:
             os.replace(tmp, dst_path)
         return ok
-    finally:
-        tmp.unlink(missing_ok=True)

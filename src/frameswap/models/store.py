@@ -15,16 +15,15 @@ caller passes ``allow_unverified=True`` (the CLI's ``--allow-unverified``); the 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from frameswap.atomic import temp_beside
 from frameswap.errors import ModelChecksumError, ModelDownloadError, ModelNotFoundError
 from frameswap.models.registry import ArchiveEntry, ModelEntry, Registry, default_registry
 
@@ -317,16 +316,9 @@ class ModelStore:
             raise ModelDownloadError(f"downloaded {archive.file} is not a valid zip archive: {exc}") from exc
         return DownloadResult(entry.name, final, "downloaded", digest, bool(entry.accepted_hashes))
 
-    @contextlib.contextmanager
     def _temp_file(self, file: str):
         """A temporary path next to the final file, removed unless it was renamed into place."""
-        fd, name = tempfile.mkstemp(dir=self.models_dir, prefix=f".{file}.", suffix=".part")
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            yield tmp
-        finally:
-            tmp.unlink(missing_ok=True)
+        return temp_beside(self.models_dir / file)
 
 
 def _fetch(url: str, dest: Path, label: str, progress: bool, timeout_s: float) -> None:
