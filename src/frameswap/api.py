@@ -40,9 +40,10 @@ class FaceSwapper:
     """Keeps loaded models for many swaps; safe to share between threads.
 
     Nothing is loaded at construction: the first swap loads the analyzer and engine it needs, and
-    each restorer is loaded on first use. Model calls are serialised by one lock (dlib objects and
-    one ONNX session per model are not meant for concurrent use), while decoding and encoding of
-    concurrent requests overlap.
+    each restorer is loaded on first use. Calls into the analyzers are serialised by one lock and
+    calls into the engines and restorers by another (dlib objects and one ONNX session per model
+    are not meant for concurrent use), so one request's analysis, another's swap, and everyone's
+    decoding and encoding overlap.
     """
 
     def __init__(
@@ -58,7 +59,8 @@ class FaceSwapper:
         self.default_engine = engine
         self.default_analyzer = analyzer
         self._load_lock = threading.Lock()
-        self._model_lock = threading.Lock()
+        self._analyzer_lock = threading.Lock()
+        self._engine_lock = threading.Lock()
         self._store: Any = None
         self._pairs: dict[str, tuple[Any, Any]] = {}  # engine name → (analyzer, engine)
         self._restorers: dict[tuple[str, float, float], Any] = {}
@@ -96,7 +98,14 @@ class FaceSwapper:
                         blend=options.restore_blend,
                     )
                 restorer = self._restorers[key]
-        return engine_name, Models(analyzer=analyzer, engine=engine, restorer=restorer, lock=self._model_lock)
+        models = Models(
+            analyzer=analyzer,
+            engine=engine,
+            restorer=restorer,
+            analyzer_lock=self._analyzer_lock,
+            engine_lock=self._engine_lock,
+        )
+        return engine_name, models
 
     def swap(
         self,

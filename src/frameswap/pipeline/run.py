@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +39,20 @@ from frameswap.pipeline.threads import Consumer, Prefetch
 Fetcher = Callable[[str], bytes]
 ProgressCallback = Callable[[int, int], None]
 QUEUE_FRAMES = 8
+_Work = tuple[Frame, list[SwapJob], bool]  # a frame, its swap jobs, whether it repeats the last
 
 
 @dataclass
 class Models:
-    """The loaded models one swap uses. ``lock`` serialises model calls between threads."""
+    """The loaded models one swap uses, and the locks that keep each model to one caller at a
+    time (dlib objects and ONNX sessions are shared by concurrent requests): one for the analyzer,
+    one for the engine and restorer, so one batch can be analysed while the previous is swapped."""
 
     analyzer: FaceAnalyzer
     engine: SwapEngine
     restorer: Any | None = None  # frameswap.engines.restoration.FaceRestorer
-    lock: threading.Lock | None = None
-
-    def __post_init__(self) -> None:
-        if self.lock is None:
-            self.lock = threading.Lock()
+    analyzer_lock: threading.Lock = field(default_factory=threading.Lock)
+    engine_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -84,8 +84,7 @@ def analyze_source(models: Models, source: object, options: SwapOptions, fetcher
     """The source photo's first frame and its faces, large to small; NoFaceError when none."""
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
         first = next(iter(reader.frames()))
-    assert models.lock is not None
-    with models.lock:
+    with models.analyzer_lock:
         faces = sort_large_to_small(models.analyzer.analyze([first.rgb])[0])
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
@@ -104,8 +103,7 @@ def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetch
             raise FaceIndexError(
                 f"source_faces_index {s} is out of range: {n} face{'s' if n != 1 else ''} found in the source"
             )
-    assert models.lock is not None
-    with models.lock:
+    with models.engine_lock:
         used = {s for _, s in pairs}
         prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
     return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces))
@@ -154,15 +152,30 @@ def run_swap(
 
         writer = Consumer(encode, maxsize=QUEUE_FRAMES, on_wait_seconds=lambda s: stats.add("wait", s))
         encode_started = time.perf_counter()
-        try:
-            with tqdm(total=total, desc="swapping", unit="frame", disable=not progress, leave=False) as bar:
-                if two_pass:
-                    frames = _two_passes(reader, models, options, selection, stats, cancel, tick)
-                else:
-                    frames = _one_pass(reader, models, options, selection, stats, cancel)
-                for frame in frames:
+        swap = _BatchSwapper(models, stats)
+
+        def render(batches: Iterator[list[_Work]]) -> None:
+            # the swap stage's thread: swap each analysed batch while the next one is analysed
+            for batch in batches:
+                for frame in swap(batch):
                     writer.put(frame)
                     tick()
+
+        try:
+            with tqdm(total=total, desc="swapping", unit="frame", disable=not progress, leave=False) as bar:
+                stage = Consumer(render, maxsize=2, name="frameswap-swap",
+                                 on_wait_seconds=lambda s: stats.add("wait", s))
+                try:
+                    if two_pass:
+                        batches = _two_passes(reader, models, options, selection, stats, cancel, tick)
+                    else:
+                        batches = _one_pass(reader, models, options, selection, stats, cancel)
+                    for batch in batches:
+                        stage.put(batch)
+                    stage.finish()
+                except BaseException as exc:
+                    stage.abort(exc)
+                    raise
         except BaseException as exc:
             writer.abort(exc)  # the writer drops its temp file: nothing is written
             raise
@@ -193,12 +206,12 @@ def _decoded(reader, stats: StageTimes, cancel: threading.Event | None) -> Itera
     )
 
 
-def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[Frame]:
-    """Stream: analyse a batch, name its people, swap it, hand it on; check the indexes at the end."""
-    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=stats, model_lock=models.lock)
+def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[list[_Work]]:
+    """Stream: analyse a batch and name its people, hand it to the swap stage; check the indexes
+    at the end (an error there aborts the writer, so nothing is written)."""
+    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=stats, model_lock=models.analyzer_lock)
     index = StreamingIndex()
     source_for = selection.source_for_target()
-    swap = _BatchSwapper(models, stats)
     for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
         work = []
         for frame, result in zip(batch, clip.analyze(batch), strict=True):
@@ -209,12 +222,12 @@ def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[Fra
                 if face.track_id is not None and index.index_of.get(face.track_id) in source_for
             ]
             work.append((frame, jobs, result.repeats_previous))
-        yield from swap(work)
+        yield work
     index.check([t for t, _ in selection.pairs])
     selection.found = index.count
 
 
-def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iterator[Frame]:
+def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iterator[list[_Work]]:
     """Analyse the whole clip first (a named reference frame needs it), then swap."""
     analysis = analyze_target(
         _decoded(reader, stats, cancel),
@@ -222,7 +235,7 @@ def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iter
         tracker_options=options.tracker,
         batch_size=options.batch_size,
         stats=stats,
-        model_lock=models.lock,
+        model_lock=models.analyzer_lock,
         cancel=cancel,
         on_frame=lambda _: tick(),
     )
@@ -234,14 +247,13 @@ def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iter
         options.reference_frame,
     )
     selection.found = len(IdentityIndex.from_tracks(analysis.faces, options.reference_frame).faces)
-    swap = _BatchSwapper(models, stats)
     prepared = selection.prepared
     for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
         work = []
         for frame in batch:
             jobs = [SwapJob(target=t.face, source=prepared[t.source_index]) for t in targets[frame.index]]
             work.append((frame, jobs, analysis.repeats_previous[frame.index]))
-        yield from swap(work)
+        yield work
 
 
 class _BatchSwapper:
@@ -252,13 +264,12 @@ class _BatchSwapper:
         self.stats = stats
         self.last_output: np.ndarray | None = None
 
-    def __call__(self, batch: list[tuple[Frame, list[SwapJob], bool]]) -> list[Frame]:
+    def __call__(self, batch: list[_Work]) -> list[Frame]:
         models, stats = self.models, self.stats
         work = [(frame, jobs) for frame, jobs, repeat in batch if jobs and not repeat]
         results: dict[int, np.ndarray] = {}
         if work:
-            assert models.lock is not None
-            with models.lock:
+            with models.engine_lock:
                 with stats.timed("swap"):
                     swapped = models.engine.swap([f.rgb for f, _ in work], [jobs for _, jobs in work])
                 if models.restorer is not None:
