@@ -86,10 +86,9 @@ def create_engine(name: ConcreteEngine, *, store, providers: Sequence[ProviderNa
             SessionOptions(providers=tuple(providers)),
             batch_dynamic_copy=_batch_copy_path(store),
         )
-    from frameswap.engines.classic import ClassicEngine, ClassicOptions
+    from frameswap.engines.classic import ClassicEngine
 
-    # landmarks are smoothed per clip by the pipeline, so the shared engine keeps no clip state
-    return ClassicEngine(options=ClassicOptions(smooth=False))
+    return ClassicEngine()
 
 
 def _batch_copy_path(store) -> Path | None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameswap.errors import CancelledError, FaceIndexError, NoFaceError
+from frameswap.errors import CancelledError, FaceIndexError, NoFaceError, OverwriteInputError
 from frameswap.media import Frame, FrameTiming, MediaInfo, open_media, write_media
 from frameswap.options import SwapOptions, TrackerOptions
 from frameswap.pipeline import Models, run_swap
@@ -239,3 +239,23 @@ def test_gif_timing_and_loop_survive_the_swap(tmp_path):
         assert list(reader.info.durations_ms) == delays
         assert reader.info.loop == 3
         assert reader.info.frame_count == len(delays)
+
+
+def test_an_animation_written_to_a_still_format_keeps_the_first_frame(tmp_path):
+    # more frames than the writer's queue holds: a still writer takes one frame and returns early
+    long_clip = save_apng([draw(SIZE, TRACK[i % 4]) for i in range(20)], [40] * 20, tmp_path / "long.png")
+    outcome, _, _ = run(source_png([(40, SOURCE_ID)]), long_clip, tmp_path / "first.jpg")
+    assert outcome.format == "jpeg"
+    with open_media(outcome.path) as reader:
+        assert reader.info.frame_count == 1 and reader.info.format == "jpeg"
+
+
+def test_neither_input_is_ever_overwritten(clip, tmp_path):
+    target, _ = clip
+    source = tmp_path / "source.png"
+    source.write_bytes(source_png([(40, SOURCE_ID)]))
+    before = source.read_bytes(), target.read_bytes()
+    for destination in (source, target):
+        with pytest.raises(OverwriteInputError):
+            run(source, target, destination)
+    assert (source.read_bytes(), target.read_bytes()) == before

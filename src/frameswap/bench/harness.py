@@ -20,7 +20,7 @@ from frameswap.bench.cases import CASE_NAMES, BenchCase, build_cases
 from frameswap.bench.memory import PeakRss
 from frameswap.bench.quality import measure_quality
 from frameswap.bench.report import evaluate_targets
-from frameswap.bench.setups import SETUP_NAMES, Setup, TimedAnalyzer, load_setup, reset_engine
+from frameswap.bench.setups import SETUP_NAMES, Setup, TimedAnalyzer, load_setup
 from frameswap.errors import OptionsError
 from frameswap.options import SwapOptions
 from frameswap.pipeline.stats import STAGES
@@ -92,7 +92,6 @@ def _options_for(setup: Setup, options: SwapOptions) -> SwapOptions:
 def _one_run(setup: Setup, case: BenchCase, destination: Path, options: SwapOptions):
     from frameswap.pipeline import Models, run_swap
 
-    reset_engine(setup.engine)
     analyzer = TimedAnalyzer(setup.analyzer)
     models = Models(analyzer=analyzer, engine=setup.engine)
     start = time.perf_counter()

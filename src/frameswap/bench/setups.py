@@ -103,11 +103,11 @@ def load_setup(name: str, work_dir: Path, *, inswapper_width: int = 128, inswapp
     from frameswap.faces.dlib_backend import DlibAnalyzer
 
     if name == "classic":
-        from frameswap.engines.classic import ClassicEngine
+        from frameswap.factory import create_engine
 
         start = time.perf_counter()
         analyzer = DlibAnalyzer.from_packages()
-        engine = ClassicEngine()
+        engine = create_engine("classic", store=None)  # exactly what a swap uses
         return Setup("classic", analyzer, engine, time.perf_counter() - start,
                      "dlib HOG detector + 68 landmarks + classic mesh-warp engine (the embedded default)",
                      True)
@@ -134,8 +134,3 @@ def load_setup(name: str, work_dir: Path, *, inswapper_width: int = 128, inswapp
     raise OptionsError(f"unknown benchmark engine {name!r}; use one of: {', '.join(SETUP_NAMES)}")
 
 
-def reset_engine(engine: Any) -> None:
-    """Start a new clip: engines with temporal state (the classic smoother) forget it."""
-    reset = getattr(engine, "reset", None)
-    if callable(reset):
-        reset()

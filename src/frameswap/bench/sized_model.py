@@ -23,6 +23,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from frameswap.atomic import atomic_output
+
 SIZE = 128
 LATENT = 512
 GRID = 32  # the style blocks' grid (128 / 4)
@@ -99,5 +101,6 @@ def build_sized_inswapper(path: str | Path, width: int = 128, blocks: int = 12, 
     onnx.checker.check_model(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
+    with atomic_output(path) as tmp:  # an interrupted build never leaves a truncated model
+        onnx.save(model, str(tmp))
     return path

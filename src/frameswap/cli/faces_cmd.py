@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
     from frameswap.faces.select import IdentityIndex
     from frameswap.factory import create_analyzer
     from frameswap.media import open_media
+    from frameswap.models.store import resolve_models_dir
     from frameswap.pipeline.analysis import analyze_target
 
-    analyzer = create_analyzer(args.analyzer, models_dir=args.models_dir, providers=("auto",))
+    models_dir = resolve_models_dir(args.models_dir and str(args.models_dir), os.environ)
+    analyzer = create_analyzer(args.analyzer, models_dir=models_dir, providers=("auto",))
     with open_media(args.path) as reader:
         info = reader.info
         animated = info.kind != "image" and info.frame_count != 1

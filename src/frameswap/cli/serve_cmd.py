@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
         allow_loopback_urls=args.allow_loopback_urls,
         log_level=args.log_level,
     )
+    if settings.models_dir is None:  # --models-dir, FRAMESWAP_MODELS_DIR, then FRAMESWAP_HOME/models
+        from frameswap.models.store import resolve_models_dir
+
+        settings = settings.with_changes(models_dir=resolve_models_dir(None, os.environ))
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(settings)  # warns when bound beyond loopback with no key
     uvicorn.run(

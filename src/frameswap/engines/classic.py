@@ -14,8 +14,9 @@ For each target face (which must carry the 68 dlib landmarks):
    Laplacian-pyramid (``multiband``) blending; the chosen default is the one that measured best.
 
 Only pixels inside the union of the outlines (slightly dilated) can change; everything else is
-copied bit-exactly. On video, the target landmarks are One-Euro filtered per track id, so the
-swapped face does not jitter (the engine then keeps per-track state: call ``reset`` between clips).
+copied bit-exactly. The engine keeps no state between frames: on animations the pipeline smooths
+each tracked face's landmarks (One-Euro filter) before they reach it, so the face does not jitter
+and one engine can serve concurrent clips.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from frameswap.faces.align import keypoints_degenerate
 from frameswap.faces.blend import BlendMode, color_transfer_lab, composite, feather, multiband, seamless
 from frameswap.faces.dlib_backend import keypoints_from_68
 from frameswap.faces.mesh import align_shape, extend_68, outline_polygon, triangulate, warp_mesh
-from frameswap.faces.smooth import LandmarkSmoother
 from frameswap.faces.types import Face
 
 
@@ -48,7 +48,6 @@ class ClassicOptions:
     ``blend``: ``seamless`` (Poisson) or ``multiband`` (Laplacian pyramid).
     ``feather``: width of the soft edge, as a fraction of the face width.
     ``hide_outline``: inpaint the band where the target's old face reaches beyond the new one.
-    ``smooth``: One-Euro filter the target landmarks per track id (video).
     """
 
     shape_weight: float = 0.8
@@ -56,7 +55,6 @@ class ClassicOptions:
     blend: BlendMode = "seamless"
     feather: float = 0.06
     hide_outline: bool = True
-    smooth: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.shape_weight <= 1.0:
@@ -91,20 +89,13 @@ def _landmarks_of(face: Face, what: str) -> np.ndarray:
 class ClassicEngine:
     """``SwapEngine`` without models: mesh warp + colour transfer + seamless/multi-band blending.
 
-    Holds per-track smoothing state between ``swap`` calls: frames are taken to arrive in clip
-    order; call ``reset`` before a new clip. One instance per thread.
+    Stateless between calls, so frames (and concurrent clips) are independent: the frames of a
+    batch are swapped on ``workers`` threads (OpenCV releases the GIL).
     """
 
     options: ClassicOptions = field(default_factory=ClassicOptions)
-    smoother: LandmarkSmoother = field(default_factory=LandmarkSmoother)
-    workers: int = 2  # frames swapped at once (used when ``options.smooth`` is off)
+    workers: int = 2
     name: str = field(default="classic", init=False)
-    _frame_no: int = field(default=0, init=False, repr=False)
-
-    def reset(self) -> None:
-        """Forget the landmark history of every track (start of a new clip)."""
-        self.smoother.reset()
-        self._frame_no = 0
 
     def prepare_source(self, image: np.ndarray, face: Face) -> ClassicSource:
         """Keep a crop around the source face (with margin for the forehead) and its landmarks."""
@@ -123,25 +114,19 @@ class ClassicEngine:
         """Swap every job of every frame, in order; a frame without jobs comes back unchanged."""
         if len(frames) != len(jobs):
             raise OptionsError(f"classic swap: {len(frames)} frames but {len(jobs)} job lists")
-        if self.options.smooth or self.workers < 2 or len(frames) < 2:
-            # smoothing carries state from frame to frame: keep clip order
-            out: list[np.ndarray] = []
-            for frame, frame_jobs in zip(frames, jobs, strict=True):
-                out.append(self._swap_frame(frame, frame_jobs, self._frame_no))
-                self._frame_no += 1
-            return out
-        # Frames are independent and OpenCV releases the GIL: swap them on several threads.
+        if self.workers < 2 or len(frames) < 2:
+            return [self._swap_frame(frame, job_list) for frame, job_list in zip(frames, jobs, strict=True)]
         with ThreadPoolExecutor(min(self.workers, len(frames)), thread_name_prefix="frameswap-swap") as pool:
-            return list(pool.map(self._swap_frame, frames, jobs, [0] * len(frames)))
+            return list(pool.map(self._swap_frame, frames, jobs))
 
-    def _swap_frame(self, frame: np.ndarray, frame_jobs: Sequence[SwapJob], frame_no: int) -> np.ndarray:
+    def _swap_frame(self, frame: np.ndarray, frame_jobs: Sequence[SwapJob]) -> np.ndarray:
         result = frame
         for job in frame_jobs:
-            result, _ = self.swap_face(result, job.target, job.source, frame_no=frame_no)
+            result, _ = self.swap_face(result, job.target, job.source)
         return result if frame_jobs else frame.copy()
 
     def swap_face(
-        self, frame: np.ndarray, target: Face, source: ClassicSource, frame_no: int = 0
+        self, frame: np.ndarray, target: Face, source: ClassicSource
     ) -> tuple[np.ndarray, np.ndarray]:
         """One face: returns the new frame and the bool mask of pixels that may have changed.
 
@@ -152,8 +137,6 @@ class ClassicEngine:
         if keypoints_degenerate(keypoints_from_68(target_pts)):
             warnings.warn("classic engine: skipped a target face with degenerate landmarks", stacklevel=2)
             return frame.copy(), np.zeros(frame.shape[:2], dtype=bool)
-        if opts.smooth:
-            target_pts = self.smoother.smooth(target.track_id, target_pts, frame_no)
         aligned = align_shape(source.landmarks, target_pts)
         dest = target_pts + opts.shape_weight * (aligned - target_pts)
         dest_ext, old_ext = extend_68(dest), extend_68(target_pts)

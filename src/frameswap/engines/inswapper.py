@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from frameswap.engines.base import FaceSkippedWarning, SwapJob
-from frameswap.errors import FaceError
+from frameswap.errors import FaceError, OptionsError
 from frameswap.faces.align import estimate_norm, keypoints_degenerate
 from frameswap.faces.types import Face
 from frameswap.models.inswapper import InswapperModel, prepare_batch_dynamic
@@ -216,11 +216,11 @@ class InswapperEngine:
     def swap(self, frames: Sequence[np.ndarray], jobs: Sequence[Sequence[SwapJob]]) -> list[np.ndarray]:
         """Swap every job of every frame; frames with no (usable) job are returned untouched."""
         if len(frames) != len(jobs):
-            raise ValueError(f"{len(frames)} frames but {len(jobs)} job lists")
+            raise OptionsError(f"{len(frames)} frames but {len(jobs)} job lists")
         tasks: list[_Task] = []
         for i, (frame, frame_jobs) in enumerate(zip(frames, jobs, strict=True)):
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                raise ValueError(f"frame {i}: expected RGB uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+                raise OptionsError(f"frame {i} is not RGB uint8 (H, W, 3): {frame.dtype} {frame.shape}")
             tasks.extend(self._plan_frame(i, frame, frame_jobs))
         outputs = list(frames)
         for i in {t.frame for t in tasks}:

@@ -137,13 +137,13 @@ class FaceRestorer:
     ) -> list[np.ndarray]:
         """Restore every listed face of every frame; frames with no (usable) face come back as is."""
         if len(frames) != len(faces_per_frame):
-            raise ValueError(f"{len(frames)} frames but {len(faces_per_frame)} face lists")
+            raise OptionsError(f"{len(frames)} frames but {len(faces_per_frame)} face lists")
         if self.blend == 0.0:
             return list(frames)
         plans: list[_RestorePlan] = []
         for i, (frame, faces) in enumerate(zip(frames, faces_per_frame, strict=True)):
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                raise ValueError(f"frame {i}: expected RGB uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+                raise OptionsError(f"frame {i} is not RGB uint8 (H, W, 3): {frame.dtype} {frame.shape}")
             for j, face in enumerate(faces):
                 plan = plan_restore(frame.shape, face.kps, self.model.size)
                 if isinstance(plan, str):

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 from skimage.transform import SimilarityTransform
 
+from frameswap.errors import OptionsError
+
 # ArcFace's 112-pixel template (insightface ``arcface_dst``).
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
@@ -32,7 +34,7 @@ def arcface_template(size: int) -> np.ndarray:
         ratio = size / 128.0
         shift_x = 8.0 * ratio
     else:
-        raise ValueError(f"ArcFace crop size must be a multiple of 112 or 128, got {size}")
+        raise OptionsError(f"ArcFace crop size must be a multiple of 112 or 128, got {size}")
     dst = ARCFACE_112 * ratio
     dst[:, 0] += shift_x
     return dst

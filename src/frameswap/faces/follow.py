@@ -1,16 +1,18 @@
 """Detect on some frames, follow faces in between: fewer full detections for the same identities.
 
-Full detection (a detector over the whole frame, then landmarks and embedding) is the expensive
-step. Between detection frames the follower asks the analyzer to ``describe`` the faces the tracker
-predicts (last box moved by the track's velocity): the backend refreshes landmarks (and embedding)
-inside each given box, so the landmarks the swap needs are still fresh on every frame.
+Full detection (a detector over the whole frame, then landmarks) is the expensive step, and an
+identity embedding costs more still on the CPU; ``IdentifyingDetector`` computes embeddings only
+for faces that position cannot place (``IdentityPolicy``). Between detection frames the follower
+asks the analyzer to ``describe`` the faces the tracker predicts (last box moved by the track's
+velocity) without embeddings: the backend refreshes the landmarks inside each given box, so the
+landmarks the swap needs are fresh on every frame at the price of a landmark fit.
 
 A followed face that no longer looks like a face forces a full detection on that same frame. The
-rule (``FollowQuality``): the backend dropped the face, its score (``describe`` returns a follow
-quality in [0, 1], e.g. dlib: overlap of given and re-derived box times identity agreement) fell
-under ``min_score``, its box collapsed or blew up against the prediction, its box jumped away
-from the prediction, or its embedding no longer matches its track's identity. New faces entering
-the frame are found at the next scheduled detection; ``detect_every=1`` detects on every frame.
+rule (``FollowQuality``): the backend dropped the face, its follow quality (``describe``'s score in
+[0, 1]; dlib: overlap of the given and the re-derived box) fell under ``min_score``, its box
+collapsed or blew up against the prediction, or jumped away from it; with a backend that returns
+embeddings from ``describe``, also an embedding that no longer matches its track. New faces are
+found at the next scheduled detection, and every frame is detected while nothing is followed.
 """
 
 from __future__ import annotations
@@ -225,9 +227,9 @@ class SequenceTracker:
 
     With ``detect_every == 1`` frames are detected in batches (one analyzer call per batch, which
     batch-capable backends run as one model call); otherwise a ``FaceFollower`` detects on schedule
-    and follows faces (landmarks refreshed) in between, frame by frame. The one scheduler used by
-    both ``track_sequence`` and the swap pipeline, so ``frameswap faces`` and ``frameswap swap``
-    give the same indexes.
+    and follows faces (landmarks refreshed) in between, frame by frame. The swap pipeline's
+    analysis step (used by ``frameswap swap`` and ``frameswap faces`` alike) and
+    ``track_sequence`` both schedule detection through it.
     """
 
     def __init__(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from frameswap.errors import OptionsError
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.models.arcface import ArcFace
 from frameswap.models.scrfd import SCRFD, Detections, check_rgb_image
@@ -107,7 +108,7 @@ class InsightFaceAnalyzer:
         order kept."""
         images = list(images)
         if len(images) != len(faces):
-            raise ValueError(f"describe got {len(images)} images but {len(faces)} face lists")
+            raise OptionsError(f"describe got {len(images)} images but {len(faces)} face lists")
         refreshed: list[list[Face]] = []
         for image, given in zip(images, faces, strict=True):
             check_rgb_image(image)

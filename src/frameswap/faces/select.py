@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from frameswap.errors import FaceIndexError, NoFaceError
+from frameswap.errors import FaceIndexError, NoFaceError, OptionsError
 from frameswap.faces.types import Face, sort_large_to_small
 
 _INDEX_ITEM = re.compile(r"[0-9]+")  # ASCII digits only: int() would also accept "+1", "1_0", "٣"
@@ -27,8 +27,9 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
-def _out_of_range(what: str, index: int, found: int) -> FaceIndexError:
-    return FaceIndexError(f"{what} {index} is out of range: {_count(found, 'face')} found in the target")
+def out_of_range(what: str, index: int, found: int, where: str = "target") -> FaceIndexError:
+    """The error for an index past the faces found, saying how many were found and where."""
+    return FaceIndexError(f"{what} {index} is out of range: {_count(found, 'face')} found in the {where}")
 
 
 def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
@@ -131,7 +132,7 @@ class IdentityIndex:
         for i, faces in enumerate(frames):
             for face in faces:
                 if face.track_id is None:
-                    raise ValueError("IdentityIndex.from_tracks needs tracked faces (track_id set)")
+                    raise OptionsError("IdentityIndex.from_tracks needs tracked faces (track_id set)")
                 seen.setdefault(face.track_id, []).append((i, face))
         if not seen:
             raise NoFaceError(f"no face found in the target ({_count(count, 'frame')} searched)")
@@ -181,7 +182,7 @@ class IdentityIndex:
     def track_of(self, index: int, what: str = "input_faces_index") -> int:
         """The track id an index names; ``FaceIndexError`` (saying how many were found) when out of range."""
         if not 0 <= index < len(self.faces):
-            raise _out_of_range(what, index, len(self.faces))
+            raise out_of_range(what, index, len(self.faces))
         return self.faces[index].track_id
 
 
@@ -213,10 +214,7 @@ def select_targets(
         raise NoFaceError("no face found in the source image")
     for _, s in pairs:
         if s >= source_face_count:
-            raise FaceIndexError(
-                f"source_faces_index {s} is out of range: "
-                f"{_count(source_face_count, 'face')} found in the source"
-            )
+            raise out_of_range("source_faces_index", s, source_face_count, "source")
     if len(frames) == 1 and any(f.track_id is None for f in frames[0]):
         index, tracked = IdentityIndex.from_image(frames[0])
         frames = [tracked]
@@ -272,4 +270,4 @@ class StreamingIndex:
             raise NoFaceError("no face found in the target")
         for index in targets:
             if index >= self.count:
-                raise _out_of_range("input_faces_index", index, self.count)
+                raise out_of_range("input_faces_index", index, self.count)

@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from frameswap.errors import EmptyMediaError
+from frameswap.errors import EmptyMediaError, MediaEncodeError
 from frameswap.media.gif import scan_gif
 from frameswap.media.timing import DelayRounder
 from frameswap.media.types import Frame
@@ -124,7 +124,7 @@ class GifStreamWriter:
             self._header()
         h, w = frame.rgb.shape[:2]
         if (w, h) != (self.width, self.height):
-            raise ValueError(f"frame {frame.index} is {w}x{h}, the GIF is {self.width}x{self.height}")
+            raise MediaEncodeError(f"frame {frame.index} is {w}x{h}, the GIF is {self.width}x{self.height}")
         delay_cs = self._delays.next(frame.timing.duration, frame.timing.time_base)
         lzw, palette, t_index, code_size = self._encode(frame)
         disposal = 2 if self.transparent else 1  # full frames: clear before the next when see-through

@@ -51,21 +51,25 @@ class _AudioCarrier:
         import av
 
         self.in_c = audio_from.open_container()
-        self.a_in = self.in_c.streams.audio[0]
-        self.copy = self.a_in.codec_context.name in out.supported_codecs
-        if self.copy:
-            self.a_out = out.add_stream_from_template(self.a_in)
-        else:
-            codec = out.default_audio_codec
-            if codec in ("opus", "libopus"):
-                codec = "libopus"
-            rate = self.a_in.codec_context.sample_rate or 48000
-            if codec == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
-                rate = 48000
-            self.a_out = out.add_stream(codec, rate=rate)
-            self.a_out.layout = (
-                self.a_in.codec_context.layout.name if self.a_in.codec_context.layout else "stereo"
-            )
+        try:
+            self.a_in = self.in_c.streams.audio[0]
+            self.copy = self.a_in.codec_context.name in out.supported_codecs
+            if self.copy:
+                self.a_out = out.add_stream_from_template(self.a_in)
+            else:
+                codec = out.default_audio_codec
+                if codec in ("opus", "libopus"):
+                    codec = "libopus"
+                rate = self.a_in.codec_context.sample_rate or 48000
+                if codec == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
+                    rate = 48000
+                self.a_out = out.add_stream(codec, rate=rate)
+                self.a_out.layout = (
+                    self.a_in.codec_context.layout.name if self.a_in.codec_context.layout else "stereo"
+                )
+        except BaseException:
+            self.in_c.close()  # the caller never gets an object to close
+            raise
         self._packets: Iterator[Any] = iter(self.in_c.demux(self.a_in))
         self._pending: Any = None
         self._av = av

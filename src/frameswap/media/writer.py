@@ -62,7 +62,8 @@ def format_for(destination: str | Path | None, info: MediaInfo, format: str | No
     return fmt
 
 
-def _same_file(a: Path, b: Path | None) -> bool:
+def same_file(a: Path, b: Path | None) -> bool:
+    """Whether ``a`` and ``b`` name the same file (``b`` None: no)."""
     if b is None:
         return False
     try:
@@ -87,7 +88,7 @@ def write_media(
     """
     dest = Path(destination)
     fmt = format_for(dest, info, format)
-    if audio_from is not None and _same_file(dest, getattr(audio_from, "path", None)):
+    if audio_from is not None and same_file(dest, getattr(audio_from, "path", None)):
         raise OverwriteInputError(f"{dest}: refusing to overwrite the input file; choose another output path")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(dest) as tmp:

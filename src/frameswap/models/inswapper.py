@@ -141,7 +141,7 @@ class InswapperModel:
         """(N,3,S,S) RGB [0,1] crops + (N,512) latents → (N,3,S,S) float32 (not clipped)."""
         n = len(blobs)
         if n != len(latents):
-            raise ValueError(f"{n} crops but {len(latents)} latents")
+            raise ModelContractError(f"{n} crops but {len(latents)} latents")
         if n == 0:
             return np.zeros((0, 3, self.input_size, self.input_size), np.float32)
         cap = self.batch_capacity

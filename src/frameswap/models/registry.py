@@ -130,7 +130,7 @@ class Registry:
         for m in data["models"]:
             archive = m.get("archive")
             if archive is not None and archive not in archives:
-                raise ValueError(f"model {m['name']!r} refers to unknown archive {archive!r}")
+                raise OptionsError(f"model {m['name']!r} refers to unknown archive {archive!r}")
             models.append(
                 ModelEntry(
                     name=m["name"],
@@ -152,7 +152,7 @@ class Registry:
             )
         names = [m.name for m in models]
         if len(set(names)) != len(names):
-            raise ValueError("duplicate model names in registry")
+            raise OptionsError("duplicate model names in registry")
         return cls(models=tuple(models), archives=archives)
 
     @classmethod

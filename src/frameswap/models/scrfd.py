@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from frameswap.errors import ModelContractError, UnsupportedMediaError
+from frameswap.errors import ModelContractError, OptionsError, UnsupportedMediaError
 from frameswap.models.session import SessionOptions, create_session
 
 _STRIDES = (8, 16, 32)
@@ -84,7 +84,7 @@ class SCRFD:
     ) -> None:
         w, h = (int(v) for v in det_size)
         if w <= 0 or h <= 0 or w % 32 or h % 32:
-            raise ValueError(f"det_size must be positive multiples of 32, got {det_size}")
+            raise OptionsError(f"det_size must be positive multiples of 32, got {det_size}")
         inputs, outputs = session.get_inputs(), session.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4 or len(outputs) != 9:
             raise ModelContractError(

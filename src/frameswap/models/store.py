@@ -211,7 +211,7 @@ class ModelStore:
     def download(
         self,
         names: Sequence[str],
-        progress: bool = True,
+        progress: bool = False,
         *,
         allow_unverified: bool = False,
         timeout_s: float = 30.0,

@@ -25,12 +25,13 @@ import numpy as np
 from tqdm import tqdm
 
 from frameswap.engines.base import SwapEngine, SwapJob
-from frameswap.errors import FaceIndexError, NoFaceError
+from frameswap.errors import NoFaceError, OverwriteInputError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.select import IdentityIndex, StreamingIndex, pair_indexes, parse_indexes, select_targets
+from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.types import sort_large_to_small
 from frameswap.media import encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
+from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
 from frameswap.pipeline.analysis import ClipAnalyzer, analyze_target, batched
 from frameswap.pipeline.stats import StageTimes
@@ -74,6 +75,7 @@ class _Selection:
     pairs: list[tuple[int, int]]
     prepared: dict[int, Any]  # source index → engine's prepared source
     source_count: int  # faces found in the source photo
+    source_path: Path | None = None  # the source file, when it is one (never to be overwritten)
     found: int = 0  # people indexed in the target
 
     def source_for_target(self) -> dict[int, Any]:
@@ -81,14 +83,16 @@ class _Selection:
 
 
 def analyze_source(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None):
-    """The source photo's first frame and its faces, large to small; NoFaceError when none."""
+    """The source photo's first frame, its faces (large to small; NoFaceError when none) and its
+    file path when it is a file."""
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
         first = next(iter(reader.frames()))
+        path = reader.path
     with models.analyzer_lock:
         faces = sort_large_to_small(models.analyzer.analyze([first.rgb])[0])
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
-    return first.rgb, faces
+    return first.rgb, faces, path
 
 
 def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
@@ -96,17 +100,14 @@ def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetch
     targets = parse_indexes(options.input_faces_index, "input_faces_index")
     sources = parse_indexes(options.source_faces_index, "source_faces_index")
     pairs = pair_indexes(targets, sources)
-    source_rgb, source_faces = analyze_source(models, source, options, fetcher)
+    source_rgb, source_faces, source_path = analyze_source(models, source, options, fetcher)
     for _, s in pairs:
         if s >= len(source_faces):
-            n = len(source_faces)
-            raise FaceIndexError(
-                f"source_faces_index {s} is out of range: {n} face{'s' if n != 1 else ''} found in the source"
-            )
+            raise out_of_range("source_faces_index", s, len(source_faces), "source")
     with models.engine_lock:
         used = {s for _, s in pairs}
         prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
-    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces))
+    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source_path=source_path)
 
 
 def run_swap(
@@ -131,6 +132,10 @@ def run_swap(
     selection = _select(models, source, options, fetcher)
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
+        if destination is not None:
+            for path in (reader.path, selection.source_path):
+                if same_file(destination, path):
+                    raise OverwriteInputError(f"{destination}: refusing to overwrite an input file")
         fmt = format_for(destination, info, options.output_format)
         two_pass = options.reference_frame is not None
         total = info.frame_count * (2 if two_pass else 1)
@@ -170,8 +175,11 @@ def run_swap(
                         batches = _two_passes(reader, models, options, selection, stats, cancel, tick)
                     else:
                         batches = _one_pass(reader, models, options, selection, stats, cancel)
-                    for batch in batches:
-                        stage.put(batch)
+                    try:
+                        for batch in batches:
+                            stage.put(batch)
+                    finally:
+                        batches.close()  # stops the decode thread and closes its container
                     stage.finish()
                 except BaseException as exc:
                     stage.abort(exc)
@@ -239,19 +247,18 @@ def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iter
         cancel=cancel,
         on_frame=lambda _: tick(),
     )
-    targets = select_targets(
-        analysis.faces,
-        options.input_faces_index,
-        options.source_faces_index,
-        selection.source_count,
-        options.reference_frame,
-    )
-    selection.found = len(IdentityIndex.from_tracks(analysis.faces, options.reference_frame).faces)
+    index = IdentityIndex.from_tracks(analysis.faces, options.reference_frame)
+    source_of_track = {index.track_of(t): s for t, s in selection.pairs}
+    selection.found = len(index.faces)
     prepared = selection.prepared
     for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
         work = []
         for frame in batch:
-            jobs = [SwapJob(target=t.face, source=prepared[t.source_index]) for t in targets[frame.index]]
+            jobs = [
+                SwapJob(target=face, source=prepared[source_of_track[face.track_id]])
+                for face in analysis.faces[frame.index]
+                if face.track_id in source_of_track
+            ]
             work.append((frame, jobs, analysis.repeats_previous[frame.index]))
         yield work
 

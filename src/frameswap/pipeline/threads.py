@@ -6,7 +6,6 @@ behind it the same way, so memory stays flat however long the input is.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 import time
@@ -112,7 +111,10 @@ class Consumer(Generic[T]):
     """Run ``consume(iterator)`` on a background thread fed through a bounded queue.
 
     The writer (encoder) pulls frames from the queue while the processing thread pushes them;
-    ``result()`` joins and returns what ``consume`` returned, re-raising its error.
+    ``finish()`` joins and returns what ``consume`` returned, re-raising its error. A consumer
+    that returns before the end (a still-image writer takes one frame) makes further ``put``
+    calls no-ops instead of blocking; ``abort`` makes the consumer's iterator raise, even when
+    the queue is full, so a writer always gets to discard its temporary file.
     """
 
     def __init__(
@@ -127,7 +129,9 @@ class Consumer(Generic[T]):
         self._consume = consume
         self._result: object = None
         self._error: BaseException | None = None
-        self._failed = threading.Event()
+        self._done = threading.Event()  # the consumer has returned or failed
+        self._abort: BaseException | None = None
+        self._aborted = threading.Event()
         self._on_wait = on_wait_seconds
         self.starved_seconds = 0.0  # time the consumer waited for items (not its own work)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -136,12 +140,18 @@ class Consumer(Generic[T]):
     def _items(self) -> Iterator[T]:
         while True:
             start = time.perf_counter()
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                item = None
             self.starved_seconds += time.perf_counter() - start
+            if self._aborted.is_set():
+                assert self._abort is not None
+                raise self._abort
+            if item is None:
+                continue
             if item is _DONE:
                 return
-            if isinstance(item, _Failure):
-                raise item.exc
             yield item  # type: ignore[misc]
 
     def _run(self) -> None:
@@ -149,33 +159,31 @@ class Consumer(Generic[T]):
             self._result = self._consume(self._items())
         except BaseException as exc:
             self._error = exc
-            self._failed.set()
-            # drain so a blocked producer wakes up
-            while True:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    break
+        finally:
+            self._done.set()
+
+    def _offer(self, item: object) -> bool:
+        """Queue ``item`` unless the consumer is done; False when it was not queued."""
+        while not self._done.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def put(self, item: T) -> None:
         """Hand one item to the consumer; raises the consumer's error if it failed."""
         start = time.perf_counter()
-        while True:
-            if self._failed.is_set():
-                assert self._error is not None
-                raise self._error
-            try:
-                self._queue.put(item, timeout=0.1)
-                break
-            except queue.Full:
-                continue
+        self._offer(item)
+        if self._error is not None:
+            raise self._error
         if self._on_wait:
             self._on_wait(time.perf_counter() - start)
 
     def finish(self) -> object:
         """Signal the end, wait for the consumer and return its result."""
-        if not self._failed.is_set():
-            self._queue.put(_DONE)
+        self._offer(_DONE)
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -183,7 +191,6 @@ class Consumer(Generic[T]):
 
     def abort(self, exc: BaseException) -> None:
         """Make the consumer fail with ``exc`` (so a writer discards its temp file) and wait."""
-        if not self._failed.is_set():
-            with contextlib.suppress(queue.Full):
-                self._queue.put(_Failure(exc), timeout=5)
+        self._abort = exc
+        self._aborted.set()
         self._thread.join(timeout=30)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from frameswap.faces.select import pair_indexes, parse_indexes
 from frameswap.media.fetch import UrlFetcher
 from frameswap.options import SwapOptions
 from frameswap.server.inputs import decode_image_field
@@ -33,6 +34,10 @@ class ServerContext:
     def options_for(self, request: FaceSwapRequest) -> SwapOptions:
         """The swap options a request asks for; invalid values raise ``OptionsError`` (HTTP 400) now,
         before the request takes a place in the queue."""
+        pair_indexes(
+            parse_indexes(request.input_faces_index, "input_faces_index"),
+            parse_indexes(request.source_faces_index, "source_faces_index"),
+        )  # malformed or unpaired index lists are refused here (FaceIndexError, HTTP 400)
         return SwapOptions(
             input_faces_index=request.input_faces_index,
             source_faces_index=request.source_faces_index,

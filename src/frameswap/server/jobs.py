@@ -153,7 +153,8 @@ class JobManager:
                 self._stored[job.id] = job
             self._admitted += 1
             self._start_workers_locked()
-        self._queue.put(job)
+            # queued under the lock, so a concurrent shutdown cannot post its stop markers first
+            self._queue.put(job)
         return job
 
     def get(self, job_id: str, owner: str = "") -> Job:
@@ -215,6 +216,7 @@ class JobManager:
             if job is None:
                 return
             if not job._start(self._wall()):  # cancelled or failed while waiting
+                job.work = None  # type: ignore[assignment]
                 with self._lock:
                     self._admitted -= 1
                 continue
@@ -231,6 +233,7 @@ class JobManager:
                 job.settle(outcome, None, self._wall(), self._clock())
             finally:
                 timer.cancel()
+                job.work = None  # type: ignore[assignment]  # drop the request body held by the closure
                 with self._lock:
                     self._running -= 1
                     self._admitted -= 1
