@@ -105,9 +105,10 @@ def test_identity_embeddings_only_where_position_is_ambiguous(tmp_path):
     # two people drifting slowly and far apart: told apart by position after the first frame...
     calm = [[(10 + 2 * i, 20, 36, A), (110 - 2 * i, 30, 24, B)] for i in range(10)]
     target = save_apng([draw(SIZE, sq) for sq in calm], [50] * len(calm), tmp_path / "calm.png")
-    _, analyzer, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "o.png",
-                         tracker=TrackerOptions(detect_every=1))
+    outcome_calm, analyzer, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "o.png",
+                                    tracker=TrackerOptions(detect_every=1))
     assert analyzer.embedded == 2 + 1  # the first frame's two faces, and the source face
+    assert outcome_calm.stats.faces_embedded == 2 and outcome_calm.stats.detections == len(calm)
     # ...while the crossing clip (fast moves, a gap) needs identities again, and gets them right
     crossing = save_apng([draw(SIZE, sq) for sq in TRACK], DELAYS_MS, tmp_path / "cross.png")
     outcome, analyzer, _ = run(source_png([(40, SOURCE_ID)]), crossing, tmp_path / "out.png",

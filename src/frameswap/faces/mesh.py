@@ -14,7 +14,6 @@ from scipy.spatial import Delaunay
 
 from frameswap.faces.align import estimate_similarity
 
-JAW = np.arange(0, 17)
 BROWS = np.arange(17, 27)
 # Points that define the pose of a face without depending much on expression or on the jaw:
 # brows, nose bridge and tip, eyes.
@@ -32,12 +31,6 @@ def extend_68(points: np.ndarray) -> np.ndarray:
     up = eyes_mid - pts[8]  # chin to eyes: "up" in the face's own frame, scaled by face size
     forehead = pts[BROWS] + FOREHEAD_RAISE * up
     return np.vstack([pts, forehead])
-
-
-def outline_indices() -> np.ndarray:
-    """Indices (into ``extend_68`` points) of the face outline, in polygon order."""
-    forehead = np.arange(68, 78)[::-1]  # right brow to left brow, closing the jaw loop
-    return np.concatenate([JAW, forehead])
 
 
 def outline_polygon(points_ext: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ before any frame is decoded.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,12 +105,9 @@ def open_media(
         from frameswap.errors import EmptyMediaError
 
         raise EmptyMediaError(f"{resolved.name}: the input is empty (0 bytes)")
-    reasons: list[str] = []
     for factory in _plugins():
-        try:
+        with contextlib.suppress(UnsupportedMediaError):  # not this plugin's format: try the next
             return factory(resolved, limits)
-        except UnsupportedMediaError as exc:
-            reasons.append(str(exc))
     raise UnsupportedMediaError(
         f"{resolved.name}: not a supported picture, animation or video "
         "(GIF, PNG/APNG, WebP, JPEG, BMP, MP4, MOV, MKV, WebM, AVI)"

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from frameswap.errors import OptionsError
@@ -154,10 +153,6 @@ class Registry:
         if len(set(names)) != len(names):
             raise OptionsError("duplicate model names in registry")
         return cls(models=tuple(models), archives=archives)
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> Registry:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def default_registry() -> Registry:

@@ -72,6 +72,8 @@ class ClipAnalyzer:
             with self.lock, self.stats.timed("detect"):
                 tracked = self.sequence.process(unique)
             self.stats.frames_processed += len(unique)
+            self.stats.detections = self.sequence.detections
+            self.stats.faces_embedded = self.sequence.embedded_faces
         results = iter(tracked)
         out = []
         with self.stats.timed("track"):

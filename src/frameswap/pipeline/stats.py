@@ -21,6 +21,8 @@ class StageTimes:
     frames: int = 0
     frames_processed: int = 0  # frames that went through the models (identical runs processed once)
     faces_swapped: int = 0
+    detections: int = 0  # frames the full detector ran on (the others were followed or repeats)
+    faces_embedded: int = 0  # faces that needed an identity embedding (position told the rest)
     wall_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -42,5 +44,7 @@ class StageTimes:
             "frames": self.frames,
             "frames_processed": self.frames_processed,
             "faces_swapped": self.faces_swapped,
+            "detections": self.detections,
+            "faces_embedded": self.faces_embedded,
             "wall_seconds": round(self.wall_seconds, 4),
         }
