@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from frameswap.errors import CorruptMediaError, MediaError, MediaLimitError, UnsupportedMediaError
+from frameswap.media.chunks import is_png, is_webp
 from frameswap.media.reader import MediaReader, check_frame_limits
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming, MediaInfo
@@ -76,7 +77,7 @@ class StillReader(MediaReader):
         yield Frame(0, rgb, FrameTiming(0, 0, STILL_TIME_BASE), alpha if self.info.has_alpha else None)
 
 
-_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM")
+_JPEG_OR_BMP = (b"\xff\xd8\xff", b"BM")
 
 
 def open_still(source: ResolvedSource, limits: MediaLimits) -> StillReader:
@@ -85,7 +86,7 @@ def open_still(source: ResolvedSource, limits: MediaLimits) -> StillReader:
             im = open_pillow(source)
         except UnidentifiedImageError as exc:
             head = source.head(16)
-            if head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+            if is_png(head) or is_webp(head) or head.startswith(_JPEG_OR_BMP):
                 raise CorruptMediaError(f"{source.name}: corrupt or truncated picture") from exc
             raise
         try:
