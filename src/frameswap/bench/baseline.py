@@ -38,17 +38,18 @@ def _output_format(destination: Path, info: Any) -> str:
     return format_for(destination, info)
 
 
-def run_floor(target: Path, destination: Path, options: SwapOptions) -> float:
-    """Seconds to decode ``target`` and encode it again to ``destination`` (same format)."""
+def run_floor(target: Path, destination: Path, options: SwapOptions) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads) to decode ``target`` and encode it again to
+    ``destination`` (same format): the work every swap of it does besides the faces."""
     from frameswap.media import open_media, write_media
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with open_media(target, limits=options.limits) as reader:
         write_media(
             destination, reader.frames(), reader.info, audio_from=reader, options=options.encode,
             format=_output_format(destination, reader.info),
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def _indexes(text: str) -> list[int]:

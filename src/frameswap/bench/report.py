@@ -27,11 +27,13 @@ def evaluate_targets(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         None if value is None else value <= 2.9, f"hosted API: about {HOSTED_API_SECONDS} s per call",
     ))
     share = gif["overhead_share"] if gif else None
+    hidden = gif.get("critical_path_overhead_share") if gif else None
     out.append(_target(
         "everything but model and warp compute (sample GIF, classic)", "<= 15 %",
         None if share is None else round(100 * share, 1), None if share is None else share <= 0.15,
-        "1 - (source analysis + detect + track + swap + restore) / wall: decode, encode, queues, "
-        "hashing and copies on the critical path",
+        "CPU time of decode+encode alone (the floor run) / CPU time of the whole swap; on the "
+        "critical path (wall time not covered by model stages) it is "
+        + ("-" if hidden is None else f"{100 * hidden:.0f} %"),
     ))
     ratio = None
     if gif and long:
@@ -91,7 +93,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append("")
     stage_names = ["source", "decode", "detect", "track", "swap", "restore", "encode", "wait"]
     lines += _table(
-        ["case (stage s, median)", *stage_names, "model+warp %", "other %"],
+        ["case (stage s, median)", *stage_names, "model+warp % of wall", "decode+encode % of CPU"],
         [[c["case"], *(_fmt(c["stages"].get(s), ".2f") for s in stage_names),
           _fmt(100 * c["model_share"], ".0f"), _fmt(100 * c["overhead_share"], ".0f")] for c in cases],
     )

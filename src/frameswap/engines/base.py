@@ -28,6 +28,10 @@ class SwapEngine(Protocol):
     """A face-swap engine. Frames are RGB ``uint8`` (H, W, 3); engines never modify their inputs."""
 
     name: str
+    # whether ``prepare_source`` needs the source face's identity embedding (inswapper's latent
+    # comes from it; the classic engine uses landmarks and pixels only, and on the CPU an
+    # embedding is the costliest step of analysing the source photo)
+    needs_source_embedding: bool
 
     def prepare_source(self, image: np.ndarray, face: Face) -> Any:
         """Everything the engine needs from the source photo's face (latent, texture, shape)."""

@@ -96,6 +96,7 @@ class ClassicEngine:
     options: ClassicOptions = field(default_factory=ClassicOptions)
     workers: int = 2
     name: str = field(default="classic", init=False)
+    needs_source_embedding: bool = field(default=False, init=False)
 
     def prepare_source(self, image: np.ndarray, face: Face) -> ClassicSource:
         """Keep a crop around the source face (with margin for the forehead) and its landmarks."""

@@ -164,6 +164,7 @@ class InswapperEngine:
     """:class:`~frameswap.engines.base.SwapEngine` over ``inswapper_128.onnx``."""
 
     name = "inswapper"
+    needs_source_embedding = True  # the latent is the ArcFace embedding through emap
 
     def __init__(self, model: InswapperModel) -> None:
         self.model = model

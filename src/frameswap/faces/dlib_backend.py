@@ -177,22 +177,26 @@ class DlibAnalyzer:
         """
         checked = [_check_image(raw, f"dlib analyze, image {n}") for n, raw in enumerate(images)]
         workers = min(len(self._detectors), len(checked))
-        if workers > 1:
+        if workers > 1:  # detection and landmarks on the worker threads; descriptors stay serial
             with ThreadPoolExecutor(workers, thread_name_prefix="frameswap-hog") as pool:
-                parts = list(pool.map(self._detect_all, self._detectors[:workers],
+                parts = list(pool.map(self._locate_all, self._detectors[:workers],
                                       [checked[w::workers] for w in range(workers)]))
-            found = [parts[i % workers][i // workers] for i in range(len(checked))]
+            located = [parts[i % workers][i // workers] for i in range(len(checked))]
         else:
-            found = self._detect_all(self._detectors[0], checked)
-        results: list[list[Face]] = []
-        for image, (rects, scores) in zip(checked, found, strict=True):
-            pairs = zip(rects, scores, strict=True)
-            faces = [self._describe_rect(image, rect, score, embed=embed) for rect, score in pairs]
-            results.append(sort_large_to_small(faces))
-        return results
+            located = self._locate_all(self._detectors[0], checked)
+        if embed:
+            located = self.embed(checked, located)
+        return [sort_large_to_small(faces) for faces in located]
 
-    def _detect_all(self, detector: Any, images: Sequence[np.ndarray]) -> list[tuple[list[Any], list[float]]]:
-        return [self._detect(detector, image) for image in images]
+    def _locate_all(self, detector: Any, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """Faces with boxes, scores and 68 landmarks (no descriptor) of each image, by one detector."""
+        out = []
+        for image in images:
+            rects, scores = self._detect(detector, image)
+            out.append(
+                [self._describe_rect(image, r, s, embed=False) for r, s in zip(rects, scores, strict=True)]
+            )
+        return out
 
     def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
         """The given faces (with their 68 landmarks) with the 128-D descriptor added, order kept."""

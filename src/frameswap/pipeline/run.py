@@ -88,8 +88,9 @@ def analyze_source(models: Models, source: object, options: SwapOptions, fetcher
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
         first = next(iter(reader.frames()))
         path = reader.path
+    embed = getattr(models.engine, "needs_source_embedding", True)
     with models.analyzer_lock:
-        faces = sort_large_to_small(models.analyzer.analyze([first.rgb])[0])
+        faces = sort_large_to_small(models.analyzer.analyze([first.rgb], embed=embed)[0])
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
     return first.rgb, faces, path
