@@ -18,6 +18,18 @@ T = TypeVar("T")
 _DONE = object()
 
 
+def _put_unless(q: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put ``item`` on a bounded queue, waiting while it is full, unless ``stop`` gets set first
+    (the other side is gone and would never make room); True when the item was queued."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -50,13 +62,7 @@ class Prefetch(Generic[T]):
         self._started = False
 
     def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return _put_unless(self._queue, item, self._stop)
 
     def _run(self) -> None:
         try:
@@ -164,13 +170,7 @@ class Consumer(Generic[T]):
 
     def _offer(self, item: object) -> bool:
         """Queue ``item`` unless the consumer is done; False when it was not queued."""
-        while not self._done.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return _put_unless(self._queue, item, self._done)
 
     def put(self, item: T) -> None:
         """Hand one item to the consumer; raises the consumer's error if it failed."""
