@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
-from frameswap.atomic import atomic_output
+from frameswap.testing.synthetic_swap import inswapper_model, save_model
 
 SIZE = 128
 LATENT = 512
@@ -84,23 +84,5 @@ def build_sized_inswapper(path: str | Path, width: int = 128, blocks: int = 12, 
         _conv("dec", "up", "d", he(3, width), 1, inits),
         helper.make_node("Sigmoid", ["d"], ["output"], name="Sigmoid_out"),
     ]
-    q, r = np.linalg.qr(rng.standard_normal((LATENT, LATENT)))
-    inits.append(numpy_helper.from_array((q * np.sign(np.diag(r))).astype(np.float32), "emap"))  # last
-    graph = helper.make_graph(
-        nodes,
-        f"inswapper_128_sized_w{width}_b{blocks}",
-        [
-            helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, SIZE, SIZE]),
-            helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, LATENT]),
-        ],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:  # an interrupted build never leaves a truncated model
-        onnx.save(model, str(tmp))
-    return path
+    model = inswapper_model(nodes, inits, f"inswapper_128_sized_w{width}_b{blocks}", rng)
+    return save_model(model, path)

@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from frameswap.atomic import atomic_output
 from frameswap.faces.align import arcface_template
 from frameswap.faces.types import Face
 
@@ -27,11 +28,13 @@ RESTORER_SIZE = 512
 GFPGAN_OFFSETS = (0.2, -0.1, 0.05)  # per RGB channel, see build_gfpgan
 
 
-def _save(model: onnx.ModelProto, path: str | Path) -> Path:
+def save_model(model: onnx.ModelProto, path: str | Path) -> Path:
+    """Check ``model`` and write it atomically to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    with atomic_output(path) as tmp:  # an interrupted build never leaves a truncated model
+        onnx.save(model, str(tmp))
     return path
 
 
@@ -57,6 +60,30 @@ def _emap(rng: np.random.Generator) -> onnx.TensorProto:
     return numpy_helper.from_array(_orthogonal(rng, LATENT_DIM), name="emap")
 
 
+def inswapper_model(
+    nodes: list[onnx.NodeProto],
+    inits: list[onnx.TensorProto],
+    name: str,
+    rng: np.random.Generator,
+    batch: int | str = 1,
+) -> onnx.ModelProto:
+    """Wrap a graph body in ``inswapper_128.onnx``'s exact contract: inputs ``target``
+    [batch,3,128,128] and ``source`` [batch,512], output ``output`` [batch,3,128,128], and a random
+    orthogonal ``emap`` appended as the LAST initializer (where every consumer reads it)."""
+    s = INSWAPPER_SIZE
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [
+            helper.make_tensor_value_info("target", TensorProto.FLOAT, [batch, 3, s, s]),
+            helper.make_tensor_value_info("source", TensorProto.FLOAT, [batch, LATENT_DIM]),
+        ],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 3, s, s])],
+        initializer=[*inits, _emap(rng)],
+    )
+    return _model(graph)
+
+
 def build_inswapper(
     path: str | Path, batch: Literal["static", "dynamic"] = "static", seed: int = 0
 ) -> Path:
@@ -76,7 +103,6 @@ def build_inswapper(
         numpy_helper.from_array(np.array([-1, 3, 1, 1], dtype=np.int64), "shape4"),
         numpy_helper.from_array(np.array(0.6, dtype=np.float32), "gain"),
         numpy_helper.from_array(np.array(0.2, dtype=np.float32), "offset"),
-        _emap(rng),
     ]
     nodes = [
         helper.make_node("MatMul", ["source", "W"], ["strength"], name="MatMul_0"),
@@ -86,17 +112,7 @@ def build_inswapper(
         helper.make_node("Add", ["kept", "identity"], ["mixed"], name="Add_4"),
         helper.make_node("Add", ["mixed", "offset"], ["output"], name="Add_5"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "inswapper_128_synthetic",
-        [
-            helper.make_tensor_value_info("target", TensorProto.FLOAT, [dim0, 3, s, s]),
-            helper.make_tensor_value_info("source", TensorProto.FLOAT, [dim0, LATENT_DIM]),
-        ],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [dim0, 3, s, s])],
-        initializer=inits,
-    )
-    return _save(_model(graph), path)
+    return save_model(inswapper_model(nodes, inits, "inswapper_128_synthetic", rng, dim0), path)
 
 
 def build_inswapper_realistic(
@@ -128,7 +144,6 @@ def build_inswapper_realistic(
         numpy_helper.from_array(np.array(shapes[2], dtype=np.int64), "image_shape"),
         numpy_helper.from_array(np.array(0.6, dtype=np.float32), "gain"),
         numpy_helper.from_array(np.array(0.5, dtype=np.float32), "centre_gain"),
-        _emap(rng),
     ]
     nodes = [
         helper.make_node("Reshape", ["target", "flat_shape"], ["flat"], name="Reshape_0"),
@@ -148,19 +163,9 @@ def build_inswapper_realistic(
         helper.make_node("Reshape", ["bias", "bias_shape"], ["bias4"], name="Reshape_7"),
         helper.make_node("Add", ["image", "bias4"], ["output"], name="Add_8"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        f"inswapper_128_realistic_{reshape}",
-        [
-            helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, s, s]),
-            helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, LATENT_DIM]),
-        ],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, s, s])],
-        initializer=inits,
-    )
-    model = _model(graph)
+    model = inswapper_model(nodes, inits, f"inswapper_128_realistic_{reshape}", rng)
     model = onnx.shape_inference.infer_shapes(model)  # value_info with batch 1, like real exports
-    return _save(model, path)
+    return save_model(model, path)
 
 
 def build_gfpgan(
@@ -188,7 +193,7 @@ def build_gfpgan(
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [dim0, 3, size, size])],
         initializer=inits,
     )
-    return _save(_model(graph), path)
+    return save_model(_model(graph), path)
 
 
 def build_codeformer(
@@ -227,7 +232,7 @@ def build_codeformer(
         nodes.append(helper.make_node("Identity", ["w32"], ["aux"], name="Identity_5"))
         outputs.append(helper.make_tensor_value_info("aux", TensorProto.FLOAT, weight_shape))
     graph = helper.make_graph(nodes, f"codeformer_synthetic_{naming}", inputs, outputs, initializer=inits)
-    return _save(_model(graph), path)
+    return save_model(_model(graph), path)
 
 
 # --- drivers for tests and benchmarks of the swap engines --------------------------------------
