@@ -1,7 +1,9 @@
 """`frameswap models list | download | verify`: see, fetch and check the model files.
 
 The handlers resolve the models directory from ``--models-dir`` and the process environment
-(the only place that reads it), and reuse insightface's own download folders in place.
+(the only place that reads it), and reuse insightface's own download folders in place. Files
+that pip packages ship (CenterFace, dlib's models) are listed and verified like downloads, so
+their licences are as visible, but they are installed with pip, never downloaded.
 """
 
 from __future__ import annotations
@@ -23,7 +25,19 @@ from frameswap.models.store import (
 LICENCE_BANNER = (
     "LICENCES: the InsightFace models (det_10g, w600k_r50, inswapper_128) are for NON-COMMERCIAL "
     "RESEARCH use only; CodeFormer is non-commercial (NTU S-Lab 1.0); GFPGAN's weights are "
-    "Apache-2.0 but its code has non-commercial parts (review). You are responsible for your use."
+    "Apache-2.0 but its code has non-commercial parts (review). Embedded (pip-installed) models: "
+    "CenterFace (MIT) and dlib's 128-D descriptor, 5-point predictor and CNN detector (public "
+    "domain) allow commercial use, but dlib's 68-point predictor (dlib_68_landmarks, used by the "
+    "dlib analyzer and the classic engine) was trained on iBUG 300-W, which EXCLUDES commercial use. "
+    "You are responsible for your use."
+)
+COMMERCIAL_HELP = (
+    "list every model: source, licence, commercial use, size, present or missing. The COMMERCIAL "
+    "column says which files allow commercial use: 'yes' (CenterFace, dlib's descriptor, 5-point "
+    "predictor and CNN detector), 'NO' (the InsightFace models, CodeFormer, and dlib's 68-point "
+    "predictor that the dlib analyzer and the classic engine need), 'review' (GFPGAN). No swap path "
+    "is free for commercial use today: inswapper needs InsightFace models, classic needs the "
+    "68-point predictor"
 )
 
 
@@ -42,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
     p_list = msub.add_parser(
-        "list", parents=[common], help="list every model: licence, size, present or missing"
+        "list", parents=[common], description=COMMERCIAL_HELP,
+        help="list every model: source, licence, whether COMMERCIAL use is allowed, size, present or "
+        "missing (no swap path is free for commercial use today; see 'models list -h')",
     )
     p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p_list.set_defaults(func=_list)
@@ -85,14 +101,27 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     print(LICENCE_BANNER)
     print(f"models directory: {store.models_dir}\n")
-    header = f"{'NAME':<14} {'LICENCE':<15} {'SIZE':>9}  {'STATUS':<8} PATH"
-    print(header)
+    print(f"{'NAME':<18} {'SOURCE':<28} {'COMMERCIAL':<10} {'SIZE':>9}  {'STATUS':<8} PATH / LICENCE")
     for r in rows:
-        where = str(r.path) if r.path else f"(would be {store.models_dir / r.entry.file})"
+        e = r.entry
+        if r.path:
+            where = str(r.path)
+        elif e.package is not None:
+            where = f"(pip install {e.package.distribution})"
+        else:
+            where = f"(would be {store.models_dir / e.file})"
         status = "present" if r.present else "missing"
-        print(f"{r.entry.name:<14} {r.entry.licence_label:<15} {_size(r.entry.size):>9}  {status:<8} {where}")
-    print("\nfetch a missing file with: frameswap models download NAME")
+        print(f"{e.name:<18} {e.source_label:<28} {_commercial(e.commercial_use):<10} {_size(e.size):>9}  "
+              f"{status:<8} {where}")
+        print(f"{'':<18} licence: {e.licence}")
+    print("\nfetch a missing file with: frameswap models download NAME "
+          "(files from a pip: source are installed with pip, not downloaded)")
     return 0
+
+
+def _commercial(allowed: bool | None) -> str:
+    """The COMMERCIAL column: loud when it is not allowed, 'review' when unclear."""
+    return {True: "yes", False: "NO", None: "review"}[allowed]
 
 
 def _download(args: argparse.Namespace) -> int:
@@ -106,6 +135,14 @@ def _download(args: argparse.Namespace) -> int:
     for name in names:
         store.registry.get(name)
     print(LICENCE_BANNER, file=sys.stderr)
+    if args.all:  # package files are pip's business: say so instead of failing on a missing one
+        shipped = [n for n in names if store.registry.get(n).package is not None]
+        for n in shipped:
+            dist = store.registry.get(n).package.distribution  # type: ignore[union-attr]
+            state = "installed" if store.has(n) else "NOT installed"
+            print(f"skipping {n}: shipped by the pip package {dist} ({state}), not downloaded",
+                  file=sys.stderr)
+        names = [n for n in names if n not in shipped]
     if args.all and not args.allow_unverified:
         # --all skips the files with an unconfirmed hash instead of refusing everything.
         skipped = [n for n in names if not store.registry.get(n).sha256 and not store.has(n)]
@@ -114,7 +151,10 @@ def _download(args: argparse.Namespace) -> int:
         names = [n for n in names if n not in skipped]
     results = store.download(names, progress=not args.no_progress, allow_unverified=args.allow_unverified)
     for res in results:
-        if res.status == "present":
+        if res.status == "package":
+            dist = store.registry.get(res.name).package.distribution  # type: ignore[union-attr]
+            print(f"{res.name}: installed with pip (package {dist}) at {res.path}; nothing to download")
+        elif res.status == "present":
             print(f"{res.name}: already present at {res.path}")
         elif res.verified:
             print(f"{res.name}: downloaded to {res.path} (sha256 verified)")
@@ -133,6 +173,6 @@ def _verify(args: argparse.Namespace) -> int:
         return 0
     for r in results:
         note = {"ok": "ok", "mismatch": "MISMATCH", "unverified": "no known hash"}[r.status]
-        print(f"{r.name:<14} {note:<14} {r.path}")
+        print(f"{r.name:<18} {note:<14} {r.path}")
     raise_for_mismatch(results)
     return 0

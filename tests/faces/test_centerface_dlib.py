@@ -1,0 +1,98 @@
+"""The dlib analyzer with its default CenterFace detector: 68 points on the face, dlib's box convention."""
+
+from __future__ import annotations
+
+import dlib
+import numpy as np
+import pytest
+
+from frameswap.faces.dlib_backend import DlibAnalyzer, box_from_5, box_iou
+
+# Hand-annotated eye regions (x1, y1, x2, y2) of t1's six faces, from looking at zoomed crops of
+# the photo: (image-left eye, image-right eye) per person.
+T1_EYES = [
+    ((65, 300, 105, 335), (110, 295, 155, 330)),
+    ((265, 195, 305, 228), (300, 178, 340, 212)),
+    ((460, 300, 505, 335), (515, 315, 560, 345)),
+    ((740, 375, 785, 415), (785, 372, 835, 410)),
+    ((900, 100, 935, 135), (935, 100, 975, 130)),
+    ((1122, 308, 1170, 342), (1170, 305, 1218, 340)),
+]
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> DlibAnalyzer:
+    return DlibAnalyzer.from_packages()  # the default: CenterFace
+
+
+@pytest.fixture(scope="module")
+def t1() -> np.ndarray:
+    insightface_data = pytest.importorskip("insightface.data")
+    return np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])
+
+
+@pytest.fixture(scope="module")
+def faces(analyzer, t1):
+    return analyzer.analyze([t1], embed=False)[0]
+
+
+def _inside(point: np.ndarray, region: tuple[int, int, int, int]) -> bool:
+    return region[0] <= point[0] <= region[2] and region[1] <= point[1] <= region[3]
+
+
+def test_default_detector_is_centerface(analyzer):
+    assert analyzer.detector_kind == "centerface"
+
+
+def test_eye_landmarks_land_in_the_annotated_eyes(faces):
+    assert len(faces) == 6
+    for left, right in T1_EYES:
+        owners = [
+            f
+            for f in faces
+            if _inside(f.landmarks[36:42].mean(axis=0), left)
+            and _inside(f.landmarks[42:48].mean(axis=0), right)
+        ]
+        assert len(owners) == 1
+
+
+def test_boxes_keep_dlibs_hog_convention(faces, t1):
+    """dlib's own HOG detector on the same photo is the oracle for the box convention."""
+    rects, _, _ = dlib.get_frontal_face_detector().run(t1, 1, 0.25)
+    hog = [np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32) for r in rects]
+    assert len(hog) == 6
+    ious = [max(box_iou(h, f.box) for f in faces) for h in hog]
+    assert min(ious) > 0.65
+    for f in faces:  # square like dlib's boxes
+        w, h = f.box[2] - f.box[0], f.box[3] - f.box[1]
+        assert abs(w - h) <= 1.0
+
+
+def test_box_from_5_is_a_square_around_eyes_and_mouth():
+    kps = np.array([[40, 50], [60, 50], [50, 62], [42, 72], [58, 72]], np.float32)
+    x1, y1, x2, y2 = box_from_5(kps)
+    side = 0.50 * 20 + 1.87 * 22  # eye distance 20, eye-to-mouth distance 22
+    assert x2 - x1 == pytest.approx(side, abs=1e-3) and y2 - y1 == pytest.approx(side, abs=1e-3)
+    assert (x1 + x2) / 2 == pytest.approx(50.0, abs=1e-3)  # symmetric face, centred
+    assert y1 < 50 and y2 > 72  # eyes and mouth inside
+
+
+def test_describe_and_embed_work_on_centerface_faces(analyzer, t1, faces):
+    embedded = analyzer.embed([t1], [faces])[0]
+    emb = np.stack([f.embedding for f in embedded])
+    d = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
+    assert d[~np.eye(6, dtype=bool)].min() > 0.6  # six different people
+    refreshed = analyzer.describe([t1], [embedded])[0]
+    for old, new in zip(embedded, refreshed, strict=True):
+        assert np.abs(new.landmarks - old.landmarks).mean() < 2.0
+        assert np.linalg.norm(new.embedding - old.embedding) < 0.2
+        assert box_iou(new.box, old.box) > 0.8
+
+
+def test_several_frames_in_one_call(analyzer, t1):
+    from skimage import data
+
+    found = analyzer.analyze([t1, data.astronaut(), data.coffee()], embed=False)
+    assert [len(f) for f in found] == [6, 1, 0]  # no mission patch, no face in the coffee
+    for faces in found:
+        assert [f.area for f in faces] == sorted((f.area for f in faces), reverse=True)
