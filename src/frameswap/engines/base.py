@@ -17,10 +17,15 @@ class FaceSkippedWarning(UserWarning):
 
 @dataclass(frozen=True)
 class SwapJob:
-    """Put ``source`` (an engine's prepared source) onto ``target`` (a face of the frame)."""
+    """Put ``source`` (an engine's prepared source) onto ``target`` (a face of the frame).
+
+    ``tone``: the target face's colour statistics smoothed over its track, for engines that
+    measure one (``ToneAwareEngine``); None lets the engine measure this frame alone.
+    """
 
     target: Face
     source: Any
+    tone: np.ndarray | None = None
 
 
 @runtime_checkable
@@ -42,4 +47,17 @@ class SwapEngine(Protocol):
 
         Takes several frames so an engine whose model has a batch axis runs one call per batch.
         """
+        ...
+
+
+@runtime_checkable
+class ToneAwareEngine(Protocol):
+    """An engine that matches the target's skin tone and lets the pipeline smooth it per track.
+
+    Measured frame by frame, a face's colour statistics wobble (landmark noise, a hand drifting
+    in); the pipeline smooths them per tracked face and hands them back in ``SwapJob.tone``.
+    """
+
+    def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
+        """The face's colour statistics on this frame (None: nothing usable)."""
         ...

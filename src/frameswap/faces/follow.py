@@ -24,6 +24,7 @@ import numpy as np
 
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.faces.gapfill import GapFiller
 from frameswap.faces.track import FaceTracker, iou_matrix
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
@@ -85,18 +86,27 @@ def unplaced_faces(faces: Sequence[Face], predicted: Sequence[Face], policy: Ide
 
 
 class IdentifyingDetector:
-    """Full detection without embeddings, then embeddings only where ``IdentityPolicy`` asks."""
+    """Full detection without embeddings, then embeddings only where ``IdentityPolicy`` asks;
+    tracked faces the detection missed are followed through short gaps (``GapFiller``)."""
 
-    def __init__(self, analyzer: FaceAnalyzer, tracker: FaceTracker, policy: IdentityPolicy | None = None):
+    def __init__(
+        self,
+        analyzer: FaceAnalyzer,
+        tracker: FaceTracker,
+        policy: IdentityPolicy | None = None,
+        gaps: GapFiller | None = None,
+    ):
         self.analyzer = analyzer
         self.tracker = tracker
         self.policy = policy or IdentityPolicy()
+        self.gaps = gaps if gaps is not None else GapFiller(analyzer)
         self.embedded_faces = 0
         self._last_refresh: int | None = None
 
     def reset(self) -> None:
         self.embedded_faces = 0
         self._last_refresh = None
+        self.gaps.reset()
 
     def detect(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
         """Tracked faces of ``(frame index, rgb)`` pairs: one batched detection call, then each
@@ -105,6 +115,7 @@ class IdentifyingDetector:
         out = []
         for (index, rgb), faces in zip(batch, detected, strict=True):
             faces = list(faces)
+            expected = self.tracker.predict(index, max_missed=self.gaps.max_gap)
             if faces:
                 last = self._last_refresh
                 refresh = last is None or index - last >= self.policy.refresh_frames
@@ -119,7 +130,10 @@ class IdentifyingDetector:
                     for i, face in zip(chosen, embedded, strict=True):
                         faces[i] = face
                     self.embedded_faces += len(chosen)
-            out.append(self.tracker.update(faces, index))
+            tracked = self.tracker.update(faces, index)
+            followed = self.tracker.update_followed(self.gaps.fill(rgb, expected, tracked), index)
+            self.gaps.remember(rgb, tracked, followed)
+            out.append(tracked + followed)
         return out
 
 

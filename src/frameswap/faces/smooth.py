@@ -75,3 +75,38 @@ def _eye_distance(points: np.ndarray) -> float:
     if len(points) >= 48:
         return float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
     return float(np.ptp(points, axis=0).max())
+
+
+@dataclass
+class ToneSmoother:
+    """Exponential smoothing of a face's colour statistics per track, so brightness does not pump.
+
+    Per-frame skin statistics wobble with landmark noise and with what drifts into the sampled
+    region (a hand, a shadow edge); pasted with each frame's own figures, the new face breathes
+    in brightness while the original did not. ``alpha`` is the weight of the newest frame; a jump
+    of more than ``reset_jump`` in mean lightness (a cut, a light switched on) restarts the
+    track from the new value rather than fading across it.
+    """
+
+    alpha: float = 0.3
+    reset_jump: float = 25.0
+    max_gap: int = 5
+    _tracks: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict, repr=False)
+
+    def smooth(self, track_id: int | None, values: np.ndarray, frame: int) -> np.ndarray:
+        """The smoothed statistics (Lab mean then std) of ``track_id`` at ``frame``."""
+        new = np.asarray(values, dtype=np.float32)
+        if track_id is None:
+            return new
+        state = self._tracks.get(track_id)
+        if (
+            state is None
+            or frame <= state[1]
+            or frame - state[1] > self.max_gap
+            or abs(float(new[0] - state[0][0])) > self.reset_jump
+        ):
+            self._tracks[track_id] = (new, frame)
+            return new
+        value = (self.alpha * new + (1.0 - self.alpha) * state[0]).astype(np.float32)
+        self._tracks[track_id] = (value, frame)
+        return value

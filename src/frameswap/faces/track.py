@@ -254,6 +254,20 @@ class FaceTracker:
         self._last_frame = frame_index
         return [face.with_track(assigned[c].track_id) for c, face in enumerate(faces)]
 
+    def update_followed(self, faces: Sequence[Face], frame_index: int) -> list[Face]:
+        """Fold in faces found by following their own track (each carries its ``track_id``):
+        no association, the track simply moves on. Faces whose track is gone are dropped."""
+        live = {t.track_id: t for t in self._active}
+        out = []
+        for face in faces:
+            track = live.get(face.track_id) if face.track_id is not None else None
+            if track is None:
+                continue
+            box = np.asarray(face.box, dtype=np.float64).ravel()[:4]
+            self._observe(track, face, box, None, frame_index, moved=True)
+            out.append(face)
+        return out
+
     def _observe(
         self,
         track: _Track,

@@ -17,17 +17,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from frameswap.engines.base import SwapEngine, SwapJob
+from frameswap.engines.base import SwapEngine, SwapJob, ToneAwareEngine
 from frameswap.errors import NoFaceError, OverwriteInputError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
+from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import sort_large_to_small
 from frameswap.media import encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
@@ -265,16 +266,35 @@ def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iter
 
 
 class _BatchSwapper:
-    """Swap (and restore) a batch of frames in one engine call; identical frames reuse the output."""
+    """Swap (and restore) a batch of frames in one engine call; identical frames reuse the output.
+
+    Batches arrive in clip order on one thread, so this is also where a tone-aware engine's
+    per-face colour statistics are smoothed along each track (``ToneSmoother``).
+    """
 
     def __init__(self, models: Models, stats: StageTimes) -> None:
         self.models = models
         self.stats = stats
         self.last_output: np.ndarray | None = None
+        self.tones = ToneSmoother()
+
+    def _with_tones(self, frame: Frame, jobs: list[SwapJob]) -> list[SwapJob]:
+        engine = self.models.engine
+        if not isinstance(engine, ToneAwareEngine):
+            return jobs
+        out = []
+        for job in jobs:
+            tone = engine.measure_tone(frame.rgb, job.target)
+            if tone is not None:
+                tone = self.tones.smooth(job.target.track_id, tone, frame.index)
+            out.append(replace(job, tone=tone))
+        return out
 
     def __call__(self, batch: list[_Work]) -> list[Frame]:
         models, stats = self.models, self.stats
-        work = [(frame, jobs) for frame, jobs, repeat in batch if jobs and not repeat]
+        work = [
+            (frame, self._with_tones(frame, jobs)) for frame, jobs, repeat in batch if jobs and not repeat
+        ]
         results: dict[int, np.ndarray] = {}
         if work:
             with models.engine_lock:

@@ -76,7 +76,9 @@ def warp_mesh(
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
     """Warp ``src_image`` so that each triangle ``src_pts[tri]`` lands on ``dst_pts[tri]``.
 
-    Returns ``(patch, covered, (x0, y0, x1, y1))``: the warped pixels and a uint8 coverage mask
+    ``src_image`` may have any number of channels (the classic engine warps its texture and its
+    validity mask in one remap). Returns ``(patch, covered, (x0, y0, x1, y1))``: the warped pixels
+    and a uint8 coverage mask
     (255 inside the mesh) over the destination rectangle ``[y0:y1, x0:x1]``, clipped to the
     destination image of shape ``dst_shape`` (H, W). Empty rectangle when the mesh lies outside.
     """
@@ -89,7 +91,7 @@ def warp_mesh(
     y1 = min(h, int(np.ceil(dst[:, 1].max())) + 1)
     if x1 <= x0 or y1 <= y0:
         empty = np.zeros((0, 0), dtype=np.uint8)
-        return np.zeros((0, 0, 3), dtype=np.uint8), empty, (0, 0, 0, 0)
+        return np.zeros((0, 0, *src_image.shape[2:]), dtype=src_image.dtype), empty, (0, 0, 0, 0)
     rw, rh = x1 - x0, y1 - y0
     # Triangle-index raster (0 = outside; k + 1 = triangle k), drawn in the rectangle's frame.
     index = np.zeros((rh, rw), dtype=np.int32)
