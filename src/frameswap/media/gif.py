@@ -11,7 +11,9 @@ frame's indices, and composite with numpy following the GIF89a spec:
   spec's own answer);
 * a frame reaching outside the canvas is clipped to it;
 * a frame's delay is kept exactly as stored: ``duration`` in ms (centiseconds x 10) with
-  ``time_base = 1/1000``, so 0 and 10 ms delays survive untouched.
+  ``time_base = 1/1000``, so 0 and 10 ms delays survive untouched;
+* each frame also carries its colours as indices (``Frame.source_colors``) when the composited
+  picture has at most 256 of them, so a GIF written back keeps untouched pixels bit for bit.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from PIL import Image
 from frameswap.errors import CorruptMediaError, EmptyMediaError, MediaLimitError, UnsupportedMediaError
 from frameswap.media.reader import MediaReader, check_frame_limits
 from frameswap.media.sources import ResolvedSource
-from frameswap.media.types import Frame, FrameTiming, MediaInfo
+from frameswap.media.types import Frame, FrameTiming, MediaInfo, SourceColors
 from frameswap.options import MediaLimits
 
 GIF_TIME_BASE = Fraction(1, 1000)
@@ -191,6 +193,66 @@ def decode_indices(data: bytes, rec: GifFrameRecord, name: str, index: int) -> n
     return np.asarray(im)
 
 
+class _ColourCanvas:
+    """The composited picture as numbers into every colour it has held.
+
+    Why numbers and not RGB: a frame's distinct colours are then one ``bincount`` instead of a
+    sort of every pixel, cheap enough to hand every frame its own palette (:class:`SourceColors`)
+    so a GIF writer can keep untouched pixels exact. Colours no longer on the canvas are dropped
+    now and then (``compact``) so the numbers stay 16-bit however many local palettes go by.
+    """
+
+    _COMPACT_AT = 8192  # numbered colours; each frame adds at most 256
+
+    def __init__(self, height: int, width: int, background: np.ndarray) -> None:
+        self._numbers: dict[bytes, int] = {}
+        self.colours = np.zeros((0, 3), dtype=np.uint8)
+        self.background = int(self.number(background.reshape(1, 3))[0])
+        self.ids = np.full((height, width), self.background, dtype=np.uint16)
+
+    def number(self, palette: np.ndarray) -> np.ndarray:
+        """The number of each palette entry, numbering colours not seen before."""
+        raw = np.ascontiguousarray(palette, dtype=np.uint8).tobytes()
+        out = np.empty(len(palette), dtype=np.uint16)
+        fresh: list[bytes] = []
+        for i in range(len(palette)):
+            key = raw[3 * i : 3 * i + 3]
+            n = self._numbers.get(key)
+            if n is None:
+                n = self._numbers[key] = len(self._numbers)
+                fresh.append(key)
+            out[i] = n
+        if fresh:
+            new = np.frombuffer(b"".join(fresh), dtype=np.uint8).reshape(-1, 3)
+            self.colours = np.concatenate([self.colours, new])
+        return out
+
+    def compact(self) -> None:
+        """Forget colours no pixel shows any more (keeping the background) once there are many."""
+        if len(self.colours) < self._COMPACT_AT:
+            return
+        present = np.bincount(self.ids.ravel(), minlength=len(self.colours)) > 0
+        present[self.background] = True
+        keep = np.flatnonzero(present)
+        renumber = np.zeros(len(self.colours), dtype=np.uint16)
+        renumber[keep] = np.arange(len(keep), dtype=np.uint16)
+        self.ids = renumber[self.ids]
+        self.colours = self.colours[keep]
+        self.background = int(renumber[self.background])
+        self._numbers = {c.tobytes(): n for n, c in enumerate(self.colours)}
+
+    def picture(self) -> tuple[np.ndarray, SourceColors | None]:
+        """The RGB picture, and its colours as indices when there are at most 256 of them."""
+        present = np.flatnonzero(np.bincount(self.ids.ravel(), minlength=len(self.colours)))
+        if len(present) > 256:
+            return np.take(self.colours, self.ids, axis=0), None
+        renumber = np.zeros(len(self.colours), dtype=np.uint8)
+        renumber[present] = np.arange(len(present), dtype=np.uint8)
+        indices = np.take(renumber, self.ids)
+        palette = self.colours[present]
+        return np.take(palette, indices, axis=0), SourceColors(indices, palette)
+
+
 class GifReader(MediaReader):
     """Frames of a GIF, composited one by one on a canvas that is the only state kept."""
 
@@ -219,17 +281,16 @@ class GifReader(MediaReader):
     def frames(self) -> Iterator[Frame]:
         scan, name = self.scan, self.name
         clear_alpha = 0 if scan.has_transparency else 255
-        bg = self._background()
-        rgb = np.empty((scan.height, scan.width, 3), dtype=np.uint8)
-        rgb[:] = bg
+        canvas = _ColourCanvas(scan.height, scan.width, self._background())
         alpha = np.full((scan.height, scan.width), clear_alpha, dtype=np.uint8)
         pts = 0
         for i, rec in enumerate(scan.frames):
+            canvas.compact()
             x0, y0 = min(rec.x, scan.width), min(rec.y, scan.height)
             x1, y1 = min(rec.x + rec.width, scan.width), min(rec.y + rec.height, scan.height)
             saved = None
             if rec.disposal == 3:
-                saved = rgb[y0:y1, x0:x1].copy(), alpha[y0:y1, x0:x1].copy()
+                saved = canvas.ids[y0:y1, x0:x1].copy(), alpha[y0:y1, x0:x1].copy()
             idx = decode_indices(self._data, rec, name, i)[: y1 - y0, : x1 - x0]
             palette = rec.palette if rec.palette is not None else scan.palette
             if palette is None:
@@ -237,22 +298,23 @@ class GifReader(MediaReader):
             lut = np.zeros((256, 3), dtype=np.uint8)
             lut[: min(256, len(palette))] = palette[:256]
             drawn = np.ones(idx.shape, dtype=bool) if rec.transparent is None else idx != rec.transparent
-            region = rgb[y0:y1, x0:x1]
-            region[drawn] = lut[idx[drawn]]
+            canvas.ids[y0:y1, x0:x1][drawn] = canvas.number(lut)[idx[drawn]]
             alpha[y0:y1, x0:x1][drawn] = 255
+            rgb, colors = canvas.picture()
             duration = rec.delay_cs * 10
             yield Frame(
                 index=i,
-                rgb=rgb.copy(),
+                rgb=rgb,
                 timing=FrameTiming(pts=pts, duration=duration, time_base=GIF_TIME_BASE),
                 alpha=alpha.copy() if scan.has_transparency else None,
+                source_colors=colors,
             )
             pts += duration
             if rec.disposal == 2:
-                rgb[y0:y1, x0:x1] = bg
+                canvas.ids[y0:y1, x0:x1] = canvas.background
                 alpha[y0:y1, x0:x1] = clear_alpha
             elif saved is not None:
-                rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1] = saved
+                canvas.ids[y0:y1, x0:x1], alpha[y0:y1, x0:x1] = saved
 
 
 def open_gif(source: ResolvedSource, limits: MediaLimits) -> GifReader:

@@ -2,14 +2,25 @@
 
 Why not ``Image.save(save_all=True)``: Pillow holds every frame in memory, merges identical
 consecutive frames (adding their delays) and always has an opinion on the loop extension. We
-let Pillow do what it is good at (quantising, LZW-compressing one frame) and assemble the file
-ourselves, frame by frame: one local palette per frame, the exact delay, NETSCAPE loop only when
-the input had one, and a reserved palette index for transparency.
+let Pillow do what it is good at (quantising, LZW-compressing one block) and assemble the file
+ourselves, frame by frame: the exact delay, NETSCAPE loop only when the input had one, and one
+local palette per image block (see :mod:`frameswap.media.gif_palette` for why pixels the
+pipeline did not touch keep their input colour bit for bit).
+
+Why frame differencing: real GIFs store each frame as the rectangle that changed, with the
+unchanged pixels inside it transparent ("leave as is", disposal 1); writing full opaque frames
+instead made files 2-2.5x larger. The writer keeps a model of what a decoder shows after each
+frame and writes only the bounding box of the pixels that differ from it. Every frame is kept,
+even one identical to the last (a 1x1 transparent block): frame counts and delays survive.
+
+Why one frame of look-ahead: a pixel can only become transparent again if the frame before it
+is disposed of ("restore to background", disposal 2), and a frame's disposal is written before
+its pixels. So each frame is written when the next one arrives, with disposal 2 over a rectangle
+that also covers the pixels the next frame makes transparent.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -18,53 +29,67 @@ import numpy as np
 from PIL import Image
 
 from frameswap.errors import EmptyMediaError, MediaEncodeError
-from frameswap.media.gif import scan_gif
+from frameswap.media.gif_palette import (
+    DEFAULT_GIF_PALETTE,
+    GifPalettePolicy,
+    IndexedBlock,
+    index_block,
+    pack_rgb,
+)
 from frameswap.media.timing import DelayRounder
 from frameswap.media.types import Frame
-from frameswap.options import MediaLimits
 
-_QUANTIZERS = {
-    "mediancut": Image.Quantize.MEDIANCUT,
-    "maxcoverage": Image.Quantize.MAXCOVERAGE,
-    "fastoctree": Image.Quantize.FASTOCTREE,
-    "libimagequant": Image.Quantize.LIBIMAGEQUANT,
-}
 _ALPHA_THRESHOLD = 128
+_ENCODE_BUFFER = 1 << 16
 
 
-@dataclass(frozen=True)
-class GifPalettePolicy:
-    """How each frame is reduced to a palette (chosen by measurement, see ``quantize_frame``)."""
+@dataclass
+class _Screen:
+    """What a decoder shows after the frames written so far (packed 0xRRGGBB colours)."""
 
-    method: str = "fastoctree"
-    dither: bool = True
-    kmeans: int = 0
+    shown: np.ndarray  # (H, W) uint32, the colour on screen
+    drawn_for: np.ndarray  # (H, W) uint32, the colour that pixel was asked to show
+    opaque: np.ndarray  # (H, W) bool, False where the screen is transparent (or not drawn yet)
+
+    @classmethod
+    def blank(cls, width: int, height: int) -> _Screen:
+        return cls(
+            np.zeros((height, width), np.uint32),
+            np.zeros((height, width), np.uint32),
+            np.zeros((height, width), bool),
+        )
 
 
-DEFAULT_GIF_PALETTE = GifPalettePolicy()
+def lzw_blocks(indices: np.ndarray, code_size: int) -> bytes:
+    """GIF LZW data sub-blocks (terminator included) for one block's indices, by Pillow's C encoder."""
+    h, w = indices.shape
+    im = Image.fromarray(np.ascontiguousarray(indices, dtype=np.uint8), "P")
+    encoder = Image._getencoder("P", "gif", ("P", code_size, 0))
+    chunks = []
+    try:
+        encoder.setimage(im.im, (0, 0, w, h))
+        while True:
+            _, err, data = encoder.encode(_ENCODE_BUFFER)
+            chunks.append(data)
+            if err:
+                break
+    finally:
+        encoder.cleanup()
+    if err < 0:
+        raise MediaEncodeError(f"GIF LZW encoder failed (error {err})")
+    return b"".join(chunks) + b"\x00"
 
 
-def quantize_frame(
-    rgb: np.ndarray, colors: int, policy: GifPalettePolicy = DEFAULT_GIF_PALETTE
-) -> Image.Image:
-    """One frame as a "P" image with its own palette of at most ``colors`` entries.
-
-    Measured on the astronaut's face (per-frame palette, 256 colours; see docs in the media note):
-    fast octree + Floyd-Steinberg gives mean CIE76 dE 2.7 per pixel and 0.65 after a 1.5 px blur
-    (the banding a viewer sees), against 1.4 undithered and 1.0 for median cut + dither, at
-    ~12 ms a frame instead of 350 ms (median cut) or ~2 s (max coverage). A palette per frame
-    beats one global palette (dE 2.7 vs 3.3 when the camera moves). libimagequant is used by
-    no default since most Pillow wheels are built without it.
-    """
-    im = Image.fromarray(rgb, "RGB")
-    palette_im = im.quantize(colors=colors, method=_QUANTIZERS[policy.method], kmeans=policy.kmeans)
-    if not policy.dither:
-        return palette_im
-    return im.quantize(palette=palette_im, dither=Image.Dither.FLOYDSTEINBERG)
+def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the True pixels, None when there are none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 class GifStreamWriter:
-    """Write frames to an open binary file one at a time."""
+    """Write frames to an open binary file one at a time (holding at most one frame back)."""
 
     def __init__(
         self,
@@ -82,6 +107,8 @@ class GifStreamWriter:
         self.colors, self.policy = colors, policy
         self._started = False
         self._delays = DelayRounder(100, 0xFFFF)  # GIF delays are centiseconds
+        self._screen = _Screen.blank(width, height)
+        self._pending: Frame | None = None
         self.frame_count = 0
 
     def _header(self) -> None:
@@ -92,53 +119,97 @@ class GifStreamWriter:
             )
         self._started = True
 
-    def _encode(self, frame: Frame) -> tuple[bytes, np.ndarray, int | None, int]:
-        """Palette-compress one frame with Pillow: (LZW blocks, palette, transparent index, code size)."""
-        use_alpha = self.transparent and frame.alpha is not None
-        colors = self.colors - 1 if use_alpha else self.colors
-        q = quantize_frame(frame.rgb, max(colors, 2), self.policy)
-        transparency = None
-        if use_alpha:
-            idx = np.asarray(q).copy()
-            t = len(q.getpalette() or []) // 3
-            t = min(t, 255)
-            idx[frame.alpha < _ALPHA_THRESHOLD] = t
-            pal = (q.getpalette() or [])[: 3 * t] + [0, 0, 0] * (256 - t)
-            q = Image.fromarray(idx, "P")
-            q.putpalette(pal)
-            transparency = t
-        buf = io.BytesIO()
-        save_args = {"interlace": False, "optimize": False}
-        if transparency is not None:
-            save_args["transparency"] = transparency
-        q.save(buf, "GIF", **save_args)
-        data = buf.getvalue()
-        scan = scan_gif(data, "<gif frame>", MediaLimits())
-        rec = scan.frames[0]
-        palette = rec.palette if rec.palette is not None else scan.palette
-        assert palette is not None
-        return data[rec.data_start : rec.data_end], palette, rec.transparent, rec.min_code_size
+    def _opaque(self, frame: Frame) -> np.ndarray | None:
+        """Where the frame must be opaque; None when it is opaque everywhere."""
+        if not self.transparent or frame.alpha is None:
+            return None
+        return frame.alpha >= _ALPHA_THRESHOLD
 
     def write(self, frame: Frame) -> None:
-        if not self._started:
-            self._header()
         h, w = frame.rgb.shape[:2]
         if (w, h) != (self.width, self.height):
             raise MediaEncodeError(f"frame {frame.index} is {w}x{h}, the GIF is {self.width}x{self.height}")
-        delay_cs = self._delays.next(frame.timing.duration, frame.timing.time_base)
-        lzw, palette, t_index, code_size = self._encode(frame)
-        disposal = 2 if self.transparent else 1  # full frames: clear before the next when see-through
-        flags = (disposal << 2) | (1 if t_index is not None else 0)
-        self.fh.write(b"\x21\xf9\x04" + struct.pack("<BHB", flags, delay_cs, t_index or 0) + b"\x00")
-        size_bits = max((len(palette) - 1).bit_length(), 1)
-        table = np.zeros((1 << size_bits, 3), dtype=np.uint8)
-        table[: len(palette)] = palette
-        self.fh.write(b"\x2c" + struct.pack("<HHHHB", 0, 0, w, h, 0x80 | (size_bits - 1)))
-        self.fh.write(table.tobytes())
-        self.fh.write(bytes([code_size]) + lzw)
-        self.frame_count += 1
+        if self._pending is not None:
+            self._emit(self._pending, self._opaque(frame))
+        self._pending = frame
 
     def close(self) -> None:
+        if self._pending is not None:
+            self._emit(self._pending, None)
+            self._pending = None
         if self.frame_count == 0:
             raise EmptyMediaError("no frames to write to the GIF")
         self.fh.write(b"\x3b")
+
+    def _emit(self, frame: Frame, next_opaque: np.ndarray | None) -> None:
+        """Write ``frame`` as the box that differs from the screen (``next_opaque``: the next one's)."""
+        if not self._started:
+            self._header()
+        screen, first = self._screen, self.frame_count == 0
+        target = pack_rgb(frame.rgb)
+        opaque = self._opaque(frame)
+        exact = self._exact(frame, target, opaque)
+        keep = screen.opaque & (screen.shown == target)
+        if exact is not None:
+            keep |= screen.opaque & (screen.drawn_for == target) & ~exact
+        else:
+            keep |= screen.opaque & (screen.drawn_for == target)
+        hole = np.zeros_like(keep) if opaque is None else ~opaque
+        if opaque is not None:
+            keep &= opaque
+            if (hole & screen.opaque).any():
+                raise MediaEncodeError(f"frame {frame.index}: GIF writer lost track of transparency")
+        todo = ~(keep | hole)
+        dispose = False
+        if next_opaque is not None:  # pixels shown now that the next frame makes transparent
+            must_clear = ~next_opaque if opaque is None else opaque & ~next_opaque
+            dispose = bool(must_clear.any())
+            todo |= must_clear
+        box = (0, 0, self.width, self.height) if first else (_bounding_box(todo) or (0, 0, 1, 1))
+        x0, y0, x1, y1 = box
+        region = (slice(y0, y1), slice(x0, x1))
+        colors = frame.source_colors if exact is not None else None
+        block = index_block(
+            frame.rgb[region],
+            None if colors is None else colors.indices[region],
+            None if colors is None else colors.palette,
+            np.zeros((y1 - y0, x1 - x0), bool) if exact is None else exact[region],
+            keep[region],
+            hole[region],
+            colors=self.colors,
+            force_transparent=self.transparent,
+            policy=self.policy,
+        )
+        self._write_block(frame, box, block, 2 if dispose else 1)
+        t = block.transparent
+        drawn = np.ones(block.indices.shape, bool) if t is None else block.indices != t
+        screen.shown[region][drawn] = pack_rgb(block.palette)[block.indices[drawn]]
+        screen.drawn_for[region][drawn] = target[region][drawn]
+        screen.opaque[region][drawn] = True
+        if dispose:
+            screen.opaque[region] = False
+
+    def _exact(self, frame: Frame, target: np.ndarray, opaque: np.ndarray | None) -> np.ndarray | None:
+        """Pixels that still show the input's own colour (None when the frame has no input colours)."""
+        colors = frame.source_colors
+        if colors is None or colors.indices.shape != target.shape:
+            return None
+        exact = pack_rgb(colors.palette)[colors.indices] == target
+        return exact if opaque is None else exact & opaque
+
+    def _write_block(
+        self, frame: Frame, box: tuple[int, int, int, int], block: IndexedBlock, disposal: int
+    ) -> None:
+        x0, y0, x1, y1 = box
+        delay_cs = self._delays.next(frame.timing.duration, frame.timing.time_base)
+        t = block.transparent
+        flags = (disposal << 2) | (1 if t is not None else 0)
+        self.fh.write(b"\x21\xf9\x04" + struct.pack("<BHB", flags, delay_cs, t or 0) + b"\x00")
+        size_bits = max((len(block.palette) - 1).bit_length(), 1)
+        table = np.zeros((1 << size_bits, 3), dtype=np.uint8)
+        table[: len(block.palette)] = block.palette
+        self.fh.write(b"\x2c" + struct.pack("<HHHHB", x0, y0, x1 - x0, y1 - y0, 0x80 | (size_bits - 1)))
+        self.fh.write(table.tobytes())
+        code_size = max(size_bits, 2)
+        self.fh.write(bytes([code_size]) + lzw_blocks(block.indices, code_size))
+        self.frame_count += 1

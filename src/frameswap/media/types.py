@@ -35,6 +35,22 @@ class FrameTiming:
 
 
 @dataclass(frozen=True, eq=False)
+class SourceColors:
+    """The decoded input frame as indices into at most 256 colours: what a palette encoder can reuse.
+
+    Why a frame carries it: a GIF written back as GIF should keep every pixel nobody touched
+    bit for bit, and re-quantising a whole frame changes most of them (a fresh palette rarely
+    contains the input's exact colours). With the input's own colours at hand, the GIF writer
+    gives each pixel that still matches ``palette[indices]`` its exact colour and quantises
+    only the rest. It describes the *input*: after :meth:`Frame.with_rgb` some pixels no longer
+    match, which is why the writer checks every pixel instead of trusting it.
+    """
+
+    indices: np.ndarray  # (H, W) uint8
+    palette: np.ndarray  # (N, 3) uint8, N <= 256, distinct colours
+
+
+@dataclass(frozen=True, eq=False)
 class Frame:
     """One full decoded frame: RGB pixels, optional alpha, and its timing."""
 
@@ -42,10 +58,11 @@ class Frame:
     rgb: np.ndarray  # (H, W, 3) uint8, C-contiguous
     timing: FrameTiming
     alpha: np.ndarray | None = None  # (H, W) uint8 where the input has transparency
+    source_colors: SourceColors | None = None  # set by readers of palette formats (GIF)
 
     def with_rgb(self, rgb: np.ndarray) -> Frame:
-        """The same frame (timing, alpha) with new pixels."""
-        return Frame(index=self.index, rgb=rgb, timing=self.timing, alpha=self.alpha)
+        """The same frame (timing, alpha, the input's colours) with new pixels."""
+        return Frame(self.index, rgb, self.timing, self.alpha, self.source_colors)
 
 
 @dataclass(frozen=True)
