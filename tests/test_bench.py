@@ -48,29 +48,69 @@ def test_quality_figures_on_the_still(still_report):
     assert case["identity_to_source"] < case["identity_to_original"]
 
 
-def test_targets_not_run_on_the_still_and_table_renders(still_report):
+def test_still_is_measured_against_its_truth_boxes(still_report):
     report, _ = still_report
-    assert [t["status"] for t in report["targets"]] == ["not run"] * 4
+    (case,) = report["cases"]
+    # the still is the sample GIF's first frame: four whole faces, all selected
+    assert case["input_faces_index"] == "0,1,2,3" and case["truth_frames"] == 1
+    assert set(case["swap_coverage"]) == {"0", "1", "2", "3"}
+    assert case["size_ratio"] > 0 and report["process_start_seconds"] > 0
+
+
+def test_targets_on_the_still_and_table_renders(still_report):
+    report, _ = still_report
+    by_name = {t["target"]: t["status"] for t in report["targets"]}
+    identity = next(t for t in report["targets"] if "closer to the source" in t["target"])
+    assert identity["status"] != "not run" and "still" in identity["detail"]
+    assert sum(status == "not run" for status in by_name.values()) == len(by_name) - 1
     text = format_report(report)
-    assert "still/classic" in text and "not run" in text
+    assert "still/classic" in text and "not run" in text and "against truth boxes" in text
 
 
 def _case(name: str, seconds: float, frames: int, **extra):
-    return {"case": name, "seconds_median": seconds, "frames": frames, "overhead_share": 0.1,
-            "baseline_ratio": None, "baseline_seconds": None, **extra}
+    return {"case": f"{name}/classic", "input": name, "engine": "classic", "seconds_median": seconds,
+            "frames": frames, "floor_seconds": 0.5, **extra}
+
+
+GOOD = {"swap_coverage_min": 0.98, "outside_differ_share": 0.004, "size_ratio": 1.2,
+        "identity_closer_to_source": 0.96}
+
+
+def _all_cases(**override):
+    figures = {**GOOD, **override}
+    return [
+        _case("sample_gif", 1.1, 48, flicker_ratio=1.2, centre_delta_e=11.0, **figures),
+        _case("long_gif", 6.0, 300, **figures),
+        _case("blurdark_gif", 1.0, 40, **figures),
+        _case("sample_apng", 1.1, 48, outside_share_of_changed=0.015),
+        _case("hd_group", 5.0, 50, over_floor_and_start_ratio=2.9),
+        _case("closeup", 3.0, 50, over_floor_and_start_ratio=2.0, identity_closer_to_source=0.99),
+    ]
 
 
 def test_targets_judge_met_and_missed():
-    met = evaluate_targets([
-        _case("sample_gif/classic", 2.0, 48, baseline_ratio=2.0, baseline_seconds=4.0),
-        _case("long_gif/classic", 12.5, 300),  # 6.25x time for 6.25x frames: ratio 1.0
-    ])
-    assert [t["status"] for t in met] == ["met"] * 4
+    met = evaluate_targets(_all_cases(), process_start=0.7)
+    assert [t["status"] for t in met] == ["met"] * 10
+    assert met[0]["value"] == 98.0  # coverage shown in percent
     missed = evaluate_targets([
-        _case("sample_gif/classic", 3.0, 48, overhead_share=0.3, baseline_ratio=1.2, baseline_seconds=3.6),
-        _case("long_gif/classic", 3.0 * 6.25 * 1.2, 300),
+        _case("sample_gif", 1.3, 48, flicker_ratio=1.4, centre_delta_e=12.5, swap_coverage_min=0.96,
+              outside_differ_share=0.006, size_ratio=1.31, identity_closer_to_source=0.9),
+        _case("sample_apng", 1.1, 48, outside_share_of_changed=0.021),
+        _case("hd_group", 5.0, 50, over_floor_and_start_ratio=3.1),
+        _case("closeup", 3.0, 50, over_floor_and_start_ratio=3.5),
     ])
-    assert [t["status"] for t in missed] == ["MISSED"] * 4
+    assert [t["status"] for t in missed] == ["MISSED"] * 10
+
+
+def test_the_worst_gif_case_decides_and_a_failed_case_misses():
+    blurdark = _case("blurdark_gif", 1.0, 40, **{**GOOD, "swap_coverage_min": 0.5})
+    coverage = evaluate_targets([*_all_cases()[:2], blurdark])[0]
+    assert coverage["status"] == "MISSED" and coverage["value"] == 50.0
+    assert "blurdark_gif: 50" in coverage["detail"]
+    failed = evaluate_targets([{"case": "sample_gif/classic", "input": "sample_gif", "engine": "classic",
+                                "error": "NoFaceError: no face"}])
+    assert failed[0]["status"] == "MISSED" and "sample_gif: error" in failed[0]["detail"]
+    assert all(t["status"] == "not run" for t in failed if "hd_group" in t["target"])
 
 
 @pytest.mark.parametrize("n", [2, 5, 48])

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="benchmark speed and quality on the bundled samples",
         description="Time each case (median of --runs after a warm-up, model loading apart), with the "
         "per-stage split, peak memory, the decode+encode floor, a naive per-frame baseline and quality "
-        "figures (identity distances, landmark jitter, exact timing); then judge the project's targets.",
+        "figures (identity distances, landmark jitter, exact timing) and, against the faces' known boxes, "
+        "every visible face swapped, change outside the faces, flicker, colour and size; then judge the "
+        "project's targets.",
     )
     p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
     p.add_argument("--cases", nargs="+", default=list(CASE_NAMES), choices=CASE_NAMES, metavar="CASE",
