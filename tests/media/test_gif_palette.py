@@ -125,7 +125,7 @@ def gradient_patch(frame_rgb: np.ndarray, box: tuple[slice, slice], shift: int) 
 def test_a_changed_block_is_quantised_and_everything_else_is_bit_exact():
     rgb = [f.rgb for f in panning_frames([50] * 6, SIZE)]
     data = pillow_gif(rgb, [50] * 6, 48)  # few colours: free palette slots for the new pixels
-    box = (slice(20, 50), slice(30, 62))
+    box = (slice(20, 52), slice(30, 62))
     changed = {1: 0, 2: 3, 4: 6}
 
     def swap(frame):
@@ -141,9 +141,11 @@ def test_a_changed_block_is_quantised_and_everything_else_is_bit_exact():
             np.testing.assert_array_equal(a, b)
             continue
         np.testing.assert_array_equal(a[~inside], b[~inside])
-        painted = gradient_patch(a[..., :3], box, changed[i])[inside].astype(int)
-        err = np.abs(b[..., :3][inside].astype(int) - painted)
-        assert err.mean() < 4.0 and err.max() <= 24
+        painted = gradient_patch(a[..., :3], box, changed[i])[box].astype(int)
+        err = b[..., :3][box].astype(int) - painted
+        assert np.abs(err).mean() < 6 and np.abs(err).max() <= 48  # dithered into few new colours
+        local = err.reshape(8, 4, 8, 4, 3).mean(axis=(1, 3))  # what a viewer sees: 4x4 averages
+        assert np.abs(local).max() <= 6
 
 
 def test_frames_with_more_than_256_colours_fall_back_to_the_quantiser():

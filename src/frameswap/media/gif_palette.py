@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -31,6 +32,9 @@ class GifPalettePolicy:
     method: str = "fastoctree"
     dither: bool = True
     kmeans: int = 0
+    extra_bits: int = 0  # bits new colours may always add to a block's palette (see _with_new_colours)
+    max_blurred_error: float = 1.5  # mean, 0-255 per channel: beyond it new colours get a wider palette
+    max_blurred_peak: float = 6.0  # same for the 99th percentile (highlights the palette cannot reach)
 
 
 DEFAULT_GIF_PALETTE = GifPalettePolicy()
@@ -117,11 +121,10 @@ def index_block(
         used = np.zeros(256, dtype=bool)
     draw_new = ~draw_exact & ~keep & ~hole
     exact_colours = source_palette[np.flatnonzero(used)] if used.any() else np.zeros((0, 3), np.uint8)
-    free = colors - len(exact_colours) - need_t
-    fresh = np.zeros((0, 3), dtype=np.uint8)
-    if draw_new.any() and free > 0:
-        fresh = quantize_pixels(rgb[draw_new], free, policy)
-    palette = np.concatenate([exact_colours, fresh]).astype(np.uint8)
+    room = colors - len(exact_colours) - need_t
+    palette, mapped = exact_colours, np.zeros(0, dtype=np.uint8)
+    if draw_new.any():
+        palette, mapped = _with_new_colours(rgb, draw_new, exact_colours, need_t, room, policy)
     if len(palette) == 0:
         palette = np.zeros((1, 3), dtype=np.uint8)
     t = len(palette) if need_t else None
@@ -132,10 +135,53 @@ def index_block(
         lut[used] = np.arange(int(used.sum()), dtype=np.uint8)
         indices[draw_exact] = lut[source[draw_exact]]
     if draw_new.any():
-        indices[draw_new] = map_pixels(rgb, draw_new, palette, policy)
+        indices[draw_new] = mapped
     if t is not None:
         palette = np.concatenate([palette, np.zeros((1, 3), dtype=np.uint8)])
     return IndexedBlock(indices, palette, t)
+
+
+def _with_new_colours(
+    rgb: np.ndarray,
+    new: np.ndarray,
+    exact_colours: np.ndarray,
+    need_t: bool,
+    room: int,
+    policy: GifPalettePolicy,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact colours plus colours for the ``new`` pixels, and those pixels' indices.
+
+    Why not always fill every free slot: each extra bit of palette widens the LZW codes of the
+    whole block, and a block is mostly unchanged pixels, so on real GIFs a face given all 190
+    free slots grew files 1.5x. The table keeps its width (at least 64 entries) unless the new
+    pixels then look wrong (blurred error above the policy's bounds: colours the palette cannot
+    reach even by dithering), and widens a bit at a time until they look right. Measured on a
+    blurred copy of each real GIF's own face (15 % of the frame): mean blurred error 0.4-0.9 at
+    the narrow width, 1.03-1.16x the input size; a saturated gradient unlike any palette colour
+    (mean 2.4-3.7, 99th percentile 15-23 at that width) gets the wider table.
+    """
+    taken = len(exact_colours) + need_t
+    bits = max((taken - 1).bit_length() + policy.extra_bits, 6)
+    while True:
+        free = min(room, (1 << bits) - taken)
+        fresh = quantize_pixels(rgb[new], free, policy) if free > 0 else np.zeros((0, 3), np.uint8)
+        palette = np.concatenate([exact_colours, fresh]).astype(np.uint8)
+        mapped = map_pixels(rgb, new, palette, policy)
+        if free >= room or bits >= 8 or _looks_right(rgb, new, palette[mapped], policy):
+            return palette, mapped
+        bits += 1
+
+
+def _looks_right(rgb: np.ndarray, new: np.ndarray, shown: np.ndarray, policy: GifPalettePolicy) -> bool:
+    """Whether the ``new`` pixels, blurred by 1.5 px (what a viewer sees of dithering), stay close."""
+    rows, cols = np.flatnonzero(new.any(axis=1)), np.flatnonzero(new.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    want = rgb[box].astype(np.float32)
+    got = want.copy()
+    got[new[box]] = shown
+    blur = (cv2.GaussianBlur(x, (0, 0), 1.5) for x in (want, got))
+    err = np.abs(next(blur) - next(blur))[new[box]]
+    return bool(err.mean() <= policy.max_blurred_error and np.percentile(err, 99) <= policy.max_blurred_peak)
 
 
 def _used(source: np.ndarray | None, where: np.ndarray) -> np.ndarray:
