@@ -52,6 +52,35 @@ def match_shading(
     return masked_blur(ref, ref_mask, sigma) - masked_blur(light, light_mask, sigma)
 
 
+_BLUR_STEPS = (0.6, 0.9, 1.3, 1.8, 2.5, 3.5, 5.0)  # Gaussian sigmas tried, in working-size pixels
+
+
+def _detail(grey: np.ndarray, on: np.ndarray) -> float:
+    """Mean fine detail (|x - blur(x)|) of a grey image where ``on`` is set."""
+    return float(np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.0))[on].mean())
+
+
+def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """``face`` (RGB) blurred until its fine detail where ``on`` is about ``target``'s there.
+
+    A sharp photo pasted onto a motion-blurred or out-of-focus frame is the first thing a viewer
+    sees; the source photo is usually the sharper of the two, so only blurring is ever needed.
+    """
+    if int(on.sum()) < 64:
+        return face
+    grey_t = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grey_f = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    want = _detail(grey_t, on)
+    if _detail(grey_f, on) <= 1.25 * want:
+        return face
+    best = face
+    for sigma in _BLUR_STEPS:
+        best = cv2.GaussianBlur(face, (0, 0), sigma)
+        if _detail(cv2.cvtColor(best, cv2.COLOR_RGB2GRAY).astype(np.float32), on) <= 1.1 * want:
+            break
+    return best
+
+
 def feather(mask: np.ndarray, radius: float) -> np.ndarray:
     """A float32 alpha in [0, 1] that ramps from 0 at the mask's edge to 1 ``radius`` pixels inside.
 

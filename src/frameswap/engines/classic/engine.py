@@ -11,8 +11,9 @@ For each target face (which must carry the 68 dlib landmarks):
    glasses) is left out; on the target, what covers its face (hair, glasses, a hand of another
    colour) is kept.
 3. Texture: the source face is warped onto the destination mesh piecewise-affinely.
-4. Colour and light: the target's skin tone from skin pixels only (smoothed per tracked face by
-   the pipeline, see ``measure_tone``), the target's low-frequency lighting inside the face.
+4. Colour, light and focus: the target's skin tone from skin pixels only (smoothed per tracked
+   face by the pipeline, see ``measure_tone``), the target's low-frequency lighting inside the
+   face, and its sharpness (a sharp face on a blurred frame is blurred to match).
 5. Turned heads: past ``yaw_full`` degrees the face fades out (gone at ``yaw_zero``), and the far
    half fades first: a frontal face is never pasted on a profile.
 6. Paste: an alpha that ramps up inside the region (``feather``).
@@ -36,7 +37,13 @@ import numpy as np
 from scipy.spatial import QhullError
 
 from frameswap.engines.base import SwapJob
-from frameswap.engines.classic.blend import composite, feather, match_shading, transfer_color
+from frameswap.engines.classic.blend import (
+    composite,
+    feather,
+    match_shading,
+    match_sharpness,
+    transfer_color,
+)
 from frameswap.engines.classic.mesh import align_shape, extend_68, triangulate, warp_mesh
 from frameswap.engines.classic.pose import far_side_weight, yaw_degrees, yaw_weight
 from frameswap.engines.classic.regions import (
@@ -279,6 +286,7 @@ class ClassicEngine:
             lit = match_shading(lab_s[..., 0], skin_now, lab_t[..., 0], skin_now, 0.12 * small_w)
             lab_s[..., 0] += opts.shading * lit
         face = cv2.cvtColor(np.clip(lab_s + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+        face = match_sharpness(face, small, (paint > 0) & (features == 0))
 
         alpha = feather(paint, opts.feather * small_w) * weight
         far = far_side_weight(shape, local, yaw, 20.0, opts.yaw_zero - 20.0)
