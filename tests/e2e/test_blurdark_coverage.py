@@ -14,23 +14,12 @@ import pytest
 import frameswap
 from frameswap.bench.clips import blurdark_spec, build_clip
 from frameswap.bench.facepixels import measure_pixels
+from frameswap.bench.harness import people_indexed
 from frameswap.bench.truth import faces_seen
+from frameswap.factory import create_analyzer
+from frameswap.options import SwapOptions
 
 pytest.importorskip("insightface.data")  # the clip is built from insightface's t1 photo
-
-
-def _people(path) -> int:
-    """How many people the swap will index (every one is selected): the analysis ``swap`` runs."""
-    from frameswap.faces.select import IdentityIndex
-    from frameswap.factory import create_analyzer
-    from frameswap.media import open_media
-    from frameswap.options import TrackerOptions
-    from frameswap.pipeline.analysis import analyze_target
-
-    with open_media(path) as reader:
-        analysis = analyze_target(reader.frames(), create_analyzer("dlib"), tracker_options=TrackerOptions(),
-                                  batch_size=8)
-    return len(IdentityIndex.from_tracks(analysis.faces, None).faces)
 
 
 def test_every_visible_face_is_swapped_in_97_percent_of_frames(tmp_path, samples):
@@ -38,7 +27,7 @@ def test_every_visible_face_is_swapped_in_97_percent_of_frames(tmp_path, samples
     target = build_clip(spec, tmp_path / "blurdark.gif")
     assert "blur" in spec.effects and "dark" in spec.effects
     truth = spec.truth()
-    people = _people(target)
+    people = people_indexed(create_analyzer("dlib"), target, SwapOptions())
     assert people >= len(faces_seen(truth))
     output = tmp_path / "out.gif"
     frameswap.swap(samples.source, target, output,

@@ -53,13 +53,6 @@ class BenchCase:
     def out_suffix(self) -> str:
         return self.output_suffix or self.path.suffix
 
-    @property
-    def input_faces_index(self) -> str | None:
-        """Every person ever visible ("0,1,...,k-1"); None (the caller's choice) without truth."""
-        if self.truth is None:
-            return None
-        return ",".join(str(i) for i in range(len(faces_seen(self.truth))))
-
 
 def ping_pong_order(n: int, total: int) -> list[tuple[int, int]]:
     """(pass number, source frame index) for ``total`` frames bouncing over ``n`` frames.

@@ -85,14 +85,34 @@ def machine() -> dict[str, Any]:
     }
 
 
+def people_indexed(analyzer: Any, target: Path, options: SwapOptions) -> int:
+    """How many people a swap of ``target`` indexes: the analysis ``swap`` runs, with its options.
+
+    The truth counts the annotated faces; the swap may index more (a face the frame edge cuts,
+    a face in the background), and index order follows size, so selecting "0..k-1" for k truth
+    faces can leave a truth face out. Selecting every indexed person is what "every visible face
+    swapped" needs."""
+    from frameswap.faces.select import IdentityIndex
+    from frameswap.media import open_media
+    from frameswap.pipeline.analysis import analyze_target
+
+    with open_media(target, limits=options.limits) as reader:
+        analysis = analyze_target(reader.frames(), analyzer, tracker_options=options.tracker,
+                                  batch_size=options.batch_size)
+    return len(IdentityIndex.from_tracks(analysis.faces, options.reference_frame).faces)
+
+
 def _options_for(setup: Setup, options: SwapOptions, case: BenchCase) -> SwapOptions:
-    """The run's options with the set-up's engine and, where the case knows its people, all of them
-    selected (so "every visible face swapped" can be judged against the truth boxes)."""
+    """The run's options with the set-up's engine and, where the case knows its people, every
+    person the analysis indexes selected (see ``people_indexed``), so "every visible face swapped"
+    can be judged against the truth boxes."""
     from dataclasses import replace
 
     options = replace(options, engine=setup.name, analyzer="auto")
-    if case.input_faces_index is not None:
-        options = replace(options, input_faces_index=case.input_faces_index, source_faces_index="0")
+    if case.truth is not None:
+        people = people_indexed(setup.analyzer, case.path, options)
+        selected = ",".join(map(str, range(people)))
+        options = replace(options, input_faces_index=selected, source_faces_index="0")
     return options
 
 
