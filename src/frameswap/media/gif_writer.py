@@ -109,6 +109,7 @@ class GifStreamWriter:
         self._delays = DelayRounder(100, 0xFFFF)  # GIF delays are centiseconds
         self._screen = _Screen.blank(width, height)
         self._pending: Frame | None = None
+        self._widen = 0  # palette bits the last block's new pixels needed (see gif_palette.index_block)
         self.frame_count = 0
 
     def _header(self) -> None:
@@ -179,7 +180,9 @@ class GifStreamWriter:
             colors=self.colors,
             force_transparent=self.transparent,
             policy=self.policy,
+            widen=self._widen,
         )
+        self._widen = block.widened
         self._write_block(frame, box, block, 2 if dispose else 1)
         t = block.transparent
         drawn = np.ones(block.indices.shape, bool) if t is None else block.indices != t
