@@ -17,7 +17,7 @@ import numpy as np
 
 from frameswap.engines.classic.regions import SkinModel
 
-_STD_RATIO = (0.7, 1.4)  # contrast change allowed by the colour transfer (flat faces stay flat)
+_STD_RATIO = (0.5, 1.4)  # contrast change allowed by the colour transfer (dim, flat frames need 0.5)
 
 
 def transfer_color(lab: np.ndarray, source: SkinModel, target: SkinModel, strength: float) -> np.ndarray:
