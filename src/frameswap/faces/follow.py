@@ -25,6 +25,7 @@ import numpy as np
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.gapfill import GapFiller
+from frameswap.faces.looks import LastLooks
 from frameswap.faces.track import FaceTracker, iou_matrix
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
@@ -49,14 +50,13 @@ class IdentityPolicy:
     A detection that overlaps exactly one predicted face by ``confident_iou`` (that face being its
     best match too) and no other face or prediction by ``ambiguous_iou`` is that person: no
     embedding. Any other detection (a new face, a face back after a miss, people crossing) is
-    embedded. Predictions include tracks the detector missed for up to ``missed_frames`` frames
-    (HOG drops a face now and then). Every ``refresh_frames`` frames all faces are embedded, so
-    each track's identity stays current for re-identification later.
+    embedded when there is anyone it could be, and so are the tracks it is compared with that
+    have no embedding yet, from their last look (``frameswap.faces.looks``). Predictions include
+    tracks the detector missed for up to ``missed_frames`` frames.
     """
 
     confident_iou: float = 0.5
     ambiguous_iou: float = 0.1
-    refresh_frames: int = 60
     missed_frames: int = 3  # a track missed this recently still places its face by position
 
 
@@ -100,13 +100,13 @@ class IdentifyingDetector:
         self.tracker = tracker
         self.policy = policy or IdentityPolicy()
         self.gaps = gaps if gaps is not None else GapFiller(analyzer)
+        self.looks = LastLooks()
         self.embedded_faces = 0
-        self._last_refresh: int | None = None
 
     def reset(self) -> None:
         self.embedded_faces = 0
-        self._last_refresh = None
         self.gaps.reset()
+        self.looks.reset()
 
     def detect(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
         """Tracked faces of ``(frame index, rgb)`` pairs: one batched detection call, then each
@@ -116,23 +116,21 @@ class IdentifyingDetector:
         for (index, rgb), faces in zip(batch, detected, strict=True):
             faces = list(faces)
             expected = self.tracker.predict(index, max_missed=self.gaps.max_gap)
-            if faces:
-                last = self._last_refresh
-                refresh = last is None or index - last >= self.policy.refresh_frames
-                if refresh:
-                    self._last_refresh = index
-                    chosen = list(range(len(faces)))
-                else:
-                    predicted = self.tracker.predict(index, max_missed=self.policy.missed_frames)
-                    chosen = unplaced_faces(faces, predicted, self.policy)
+            if faces and self.tracker.track_count:
+                predicted = self.tracker.predict(index, max_missed=self.policy.missed_frames)
+                chosen = unplaced_faces(faces, predicted, self.policy)
                 if chosen:
+                    lacking = self.tracker.without_identity()
+                    for track_id, vector in self.looks.embeddings(self.analyzer, lacking).items():
+                        self.tracker.set_identity(track_id, vector)
                     embedded = self.analyzer.embed([rgb], [[faces[i] for i in chosen]])[0]
                     for i, face in zip(chosen, embedded, strict=True):
                         faces[i] = face
-                    self.embedded_faces += len(chosen)
+                    self.embedded_faces += len(chosen) + len(lacking)
             tracked = self.tracker.update(faces, index)
             followed = self.tracker.update_followed(self.gaps.fill(rgb, expected, tracked), index)
             self.gaps.remember(rgb, tracked, followed)
+            self.looks.remember(rgb, tracked)
             out.append(tracked + followed)
         return out
 

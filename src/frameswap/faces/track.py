@@ -194,6 +194,23 @@ class FaceTracker:
                 return self._distance(track.prototype, _prepared_embedding(face))
         return None
 
+    def without_identity(self) -> list[int]:
+        """Ids of the tracks (live and remembered) that have no identity embedding yet."""
+        return [t.track_id for t in (*self._active, *self._gallery) if t.prototype is None]
+
+    def set_identity(self, track_id: int, embedding: np.ndarray) -> None:
+        """Give a track the identity embedding it lacked (computed later, from its last look)."""
+        vec = _prepared_embedding(Face(np.zeros(4, np.float32), 0.0, np.zeros((5, 2), np.float32),
+                                       embedding=embedding))
+        for track in (*self._active, *self._gallery):
+            if track.track_id == track_id and track.prototype is None:
+                track.prototype = vec
+
+    @property
+    def track_count(self) -> int:
+        """Tracks live or remembered: people a new face could be."""
+        return len(self._active) + len(self._gallery)
+
     # --- the per-frame update -----------------------------------------------------------------
 
     def update(self, faces: Sequence[Face], frame_index: int) -> list[Face]:

@@ -107,10 +107,10 @@ class ClassicOptions:
 class ClassicSource:
     """A prepared source: texture crop, landmarks in it, where it may be used, its skin model."""
 
-    texture: np.ndarray  # RGB uint8 crop around the source face (face at most SOURCE_WIDTH wide)
+    texture: np.ndarray  # RGBA uint8 crop around the source face (face at most SOURCE_WIDTH wide);
+    # A is 255 where the source's pixels are its face's skin or features (warped with the colours)
     landmarks: np.ndarray  # (68, 2) float64, crop coordinates
     extended: np.ndarray  # (78, 2) float64: with forehead points, crop coordinates
-    valid: np.ndarray  # uint8, 255 where the source's pixels are its face's skin or features
     skin: SkinModel
 
 
@@ -168,7 +168,7 @@ class ClassicEngine:
         if self.options.occlusion:
             foreign = not_skin(lab, region, features, skin, self.options.skin_threshold, _face_width(pts))
             valid = region & ~foreign
-        return ClassicSource(crop, pts, ext, valid, skin)
+        return ClassicSource(np.dstack([crop, valid]), pts, ext, skin)
 
     def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
         """The target face's skin statistics (Lab mean, then std) for the pipeline to smooth per
@@ -256,8 +256,7 @@ class ClassicEngine:
             return untouched
 
         # texture and its validity through the mesh, in one remap
-        stacked = np.dstack([source.texture, source.valid])
-        patch, covered, (px0, py0, px1, py1) = warp_mesh(stacked, source.extended, mesh, tris, shape)
+        patch, covered, (px0, py0, px1, py1) = warp_mesh(source.texture, source.extended, mesh, tris, shape)
         warped = np.zeros((*shape, 4), np.uint8)
         if covered.size:
             warped[py0:py1, px0:px1] = patch

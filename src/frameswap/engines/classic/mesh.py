@@ -60,11 +60,14 @@ def triangulate(points: np.ndarray) -> np.ndarray:
 
 
 def _inverse_affines(src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
-    """Per triangle, the 2x3 affine mapping destination coordinates back to source coordinates."""
-    mats = np.zeros((len(tris), 2, 3), dtype=np.float64)
-    for k, tri in enumerate(tris):
-        mats[k] = cv2.getAffineTransform(dst_pts[tri].astype(np.float32), src_pts[tri].astype(np.float32))
-    return mats
+    """Per triangle, the 2x3 affine mapping destination coordinates back to source coordinates.
+
+    All triangles at once: with D the 3x3 matrix of a destination triangle's homogeneous corners
+    and S the 2x3 of its source corners, the affine is S D^-1 (one batched inverse, no loop).
+    """
+    d = np.concatenate([dst_pts[tris], np.ones((len(tris), 3, 1))], axis=2).transpose(0, 2, 1)
+    s = src_pts[tris].transpose(0, 2, 1)
+    return s @ np.linalg.inv(d)
 
 
 def warp_mesh(
@@ -95,9 +98,9 @@ def warp_mesh(
     rw, rh = x1 - x0, y1 - y0
     # Triangle-index raster (0 = outside; k + 1 = triangle k), drawn in the rectangle's frame.
     index = np.zeros((rh, rw), dtype=np.int32)
-    local = dst - (x0, y0)
-    for k, tri in enumerate(tris):
-        cv2.fillConvexPoly(index, np.round(local[tri] * 16).astype(np.int32), k + 1, cv2.LINE_8, 4)
+    corners = np.round((dst - (x0, y0))[tris] * 16).astype(np.int32)  # 4 bits of sub-pixel shift
+    for k, corner in enumerate(corners):
+        cv2.fillConvexPoly(index, corner, k + 1, cv2.LINE_8, 4)
     mats = _inverse_affines(src, dst, tris)
     covered = index > 0
     ys, xs = np.nonzero(covered)
