@@ -158,15 +158,16 @@ def test_detect_every_must_be_positive():
 
 
 def test_only_faces_that_position_cannot_place_need_identity():
-    from frameswap.faces.follow import IdentityPolicy, unplaced_faces
+    from frameswap.faces.follow import IdentityPolicy, placement
 
     policy = IdentityPolicy()
-    a, b = face(100, 100, 80), face(300, 100, 70)
+    a, b = face(100, 100, 80).with_track(0), face(300, 100, 70).with_track(1)
     moved = [face(104, 100, 80), face(296, 102, 70)]
-    assert unplaced_faces(moved, [a, b], policy) == []
-    assert unplaced_faces(moved[:1], [a, b], policy) == []  # someone left: the other is still placed
-    assert unplaced_faces([face(104, 100, 80), face(190, 300, 80)], [a, b], policy) == [1]  # newcomer
-    close = [face(100, 100, 80), face(150, 100, 80)]  # overlapping people: identity needed for both
-    assert unplaced_faces(close, close, policy) == [0, 1]
-    assert unplaced_faces(moved, [], policy) == [0, 1]  # nothing predicted (after a cut)
-    assert unplaced_faces([], [a], policy) == []
+    assert placement(moved, [a, b], policy) == ([], {0, 1})
+    assert placement(moved[:1], [a, b], policy) == ([], {0})  # someone left: the other is still placed
+    # a newcomer: unplaced, while person 0 is placed (so the newcomer can only be person 1)
+    assert placement([face(104, 100, 80), face(190, 300, 80)], [a, b], policy) == ([1], {0})
+    close = [face(100, 100, 80).with_track(0), face(150, 100, 80).with_track(1)]
+    assert placement(close, close, policy) == ([0, 1], set())  # overlapping people: identity for both
+    assert placement(moved, [], policy) == ([0, 1], set())  # nothing predicted (after a cut)
+    assert placement([], [a], policy) == ([], set())

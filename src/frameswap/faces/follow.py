@@ -60,29 +60,34 @@ class IdentityPolicy:
     missed_frames: int = 3  # a track missed this recently still places its face by position
 
 
-def unplaced_faces(faces: Sequence[Face], predicted: Sequence[Face], policy: IdentityPolicy) -> list[int]:
-    """Indexes of the detections that position alone cannot assign (see ``IdentityPolicy``)."""
+def placement(
+    faces: Sequence[Face], predicted: Sequence[Face], policy: IdentityPolicy
+) -> tuple[list[int], set[int]]:
+    """Which detections position alone cannot assign (see ``IdentityPolicy``), and the track ids
+    of the predictions that the other detections were assigned to."""
     if not faces:
-        return []
+        return [], set()
     if not predicted:
-        return list(range(len(faces)))
+        return list(range(len(faces))), set()
     boxes = np.stack([f.box for f in faces])
     ious = iou_matrix(boxes, np.stack([p.box for p in predicted]))
     among = iou_matrix(boxes, boxes)
     np.fill_diagonal(among, 0.0)
-    unplaced = []
+    unplaced, placed = [], set()
     for row in range(len(faces)):
         column = int(ious[row].argmax())
         rivals = np.delete(ious[row], column)
-        placed = (
+        is_placed = (
             ious[row, column] >= policy.confident_iou
             and int(ious[:, column].argmax()) == row
             and not (rivals.size and rivals.max() >= policy.ambiguous_iou)
             and not among[row].max(initial=0.0) >= policy.ambiguous_iou
         )
-        if not placed:
+        if is_placed and predicted[column].track_id is not None:
+            placed.add(int(predicted[column].track_id))
+        else:
             unplaced.append(row)
-    return unplaced
+    return unplaced, placed
 
 
 class IdentifyingDetector:
@@ -118,9 +123,11 @@ class IdentifyingDetector:
             expected = self.tracker.predict(index, max_missed=self.gaps.max_gap)
             if faces and self.tracker.track_count:
                 predicted = self.tracker.predict(index, max_missed=self.policy.missed_frames)
-                chosen = unplaced_faces(faces, predicted, self.policy)
-                if chosen:
-                    lacking = self.tracker.without_identity()
+                chosen, placed = placement(faces, predicted, self.policy)
+                # whom could an unplaced face be? only people not placed by position right now
+                rivals = [t for t in self.tracker.track_ids() if t not in placed]
+                if chosen and rivals:
+                    lacking = [t for t in self.tracker.without_identity() if t in rivals]
                     for track_id, vector in self.looks.embeddings(self.analyzer, lacking).items():
                         self.tracker.set_identity(track_id, vector)
                     embedded = self.analyzer.embed([rgb], [[faces[i] for i in chosen]])[0]

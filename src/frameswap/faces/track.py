@@ -211,6 +211,10 @@ class FaceTracker:
         """Tracks live or remembered: people a new face could be."""
         return len(self._active) + len(self._gallery)
 
+    def track_ids(self) -> list[int]:
+        """Ids of the tracks live or remembered."""
+        return [t.track_id for t in (*self._active, *self._gallery)]
+
     # --- the per-frame update -----------------------------------------------------------------
 
     def update(self, faces: Sequence[Face], frame_index: int) -> list[Face]:

@@ -58,6 +58,9 @@ class ClipAnalyzer:
         self.lock = model_lock if model_lock is not None else threading.Lock()
         self._last_digest: bytes | None = None
         self._last_faces: list[Face] = []
+        # The tracker's clock counts changed frames only: a run of identical frames is no motion,
+        # so predicting across it by frame numbers would overshoot every moving face.
+        self._changed_frames = 0
 
     def analyze(self, frames: Sequence[Frame]) -> list[AnalysedFrame]:
         """The faces of each frame; frames repeating their predecessor are not analysed again."""
@@ -66,7 +69,11 @@ class ClipAnalyzer:
             digest = frame_digest(frame.rgb)
             repeats.append(digest == self._last_digest)
             self._last_digest = digest
-        unique = [(f.index, f.rgb) for f, repeat in zip(frames, repeats, strict=True) if not repeat]
+        unique = []
+        for frame, repeat in zip(frames, repeats, strict=True):
+            if not repeat:
+                unique.append((self._changed_frames, frame.rgb))
+                self._changed_frames += 1
         tracked: list[list[Face]] = []
         if unique:
             with self.lock, self.stats.timed("detect"):
