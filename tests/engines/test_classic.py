@@ -47,26 +47,27 @@ def test_is_a_swap_engine():
 
 
 def test_swapped_faces_are_closer_to_the_source_than_to_the_originals(analyzer, scene, swapped):
-    """Every face the engine swaps in full (not turned past ``yaw_full``) takes the source's identity;
-    turned heads are faded on purpose, so they are not held to it."""
+    """Every face swapped without any fading (yaw under ``FAR_START``) takes the source's identity,
+    and 5 of t1's 6 overall: its two heads turned by ~45 degrees are swapped with their far half
+    faded on purpose, and a 2D warp moves such a head's identity only part of the way."""
+    from frameswap.engines.classic.engine import FAR_START
     from frameswap.engines.classic.pose import yaw_degrees
 
     _, t1_faces, _, source_face = scene
     (after,) = analyzer.analyze([swapped])
-    passed, report = 0, []
-    full = [f for f in t1_faces if abs(yaw_degrees(f.landmarks)) <= ClassicOptions().yaw_full]
-    assert len(full) >= 4
-    for original in full:
+    report, closer = [], []
+    for original in t1_faces:
         match = max(after, key=lambda f: box_iou(f.box, original.box), default=None)
-        if match is None or box_iou(match.box, original.box) < 0.3:
-            report.append("lost")
-            continue
+        assert match is not None and box_iou(match.box, original.box) >= 0.3
         to_source = float(np.linalg.norm(match.embedding - source_face.embedding))
         to_original = float(np.linalg.norm(match.embedding - original.embedding))
-        report.append(f"{to_source:.3f}/{to_original:.3f}")
-        passed += to_source < to_original
+        yaw = yaw_degrees(original.landmarks)
+        report.append(f"{yaw:.0f}deg {to_source:.3f}/{to_original:.3f}")
+        closer.append((abs(yaw) < FAR_START, to_source < to_original))
     print("identity distances (to source / to original):", report)
-    assert passed == len(full), report
+    frontal = [ok for is_frontal, ok in closer if is_frontal]
+    assert len(frontal) >= 4 and all(frontal), report
+    assert sum(ok for _, ok in closer) >= 5, report
 
 
 def test_pixels_outside_the_face_masks_stay_exactly_unchanged(scene):
@@ -84,6 +85,17 @@ def test_pixels_outside_the_face_masks_stay_exactly_unchanged(scene):
     assert np.array_equal(frame[~union], t1[~union])
     assert (frame[union] != t1[union]).any(axis=-1).mean() > 0.5  # and inside, the face changed
     assert union.mean() < 0.15
+
+
+def _chin_bar(image: np.ndarray, face) -> np.ndarray:
+    """``image`` with a saturated magenta bar from just under the lower lip down past the chin,
+    as wide as the face: a microphone or a hand under the source's chin."""
+    pts = face.landmarks
+    out = image.copy()
+    x0, x1 = int(pts[:17, 0].min()), int(pts[:17, 0].max())
+    y0 = int(pts[57, 1] + 0.35 * (pts[8, 1] - pts[57, 1]))
+    out[y0 : int(pts[8, 1]) + 20, x0:x1] = (255, 0, 255)
+    return out
 
 
 def _chin_bar(image: np.ndarray, face) -> np.ndarray:

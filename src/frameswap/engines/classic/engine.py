@@ -3,9 +3,9 @@
 For each target face (which must carry the 68 dlib landmarks):
 
 1. Shape: the source's eyes, nose and mouth are similarity-aligned onto the target's pose and
-   mixed with the target's own points (``shape_weight`` of the source); the jaw and brows stay
-   the target's, so the new face sits inside the target's contour and its brows land on the
-   target's brows (never two pairs).
+   mixed with the target's own points (``shape_weight`` of the source), the jaw line by half as
+   much; the brows stay the target's, so the new brows land on the target's (never two pairs),
+   and the region painted is cut to the target's own, so nothing outside its contour changes.
 2. Region: only the inner face is used on both sides (``regions``): brows to between mouth and
    chin, cheeks inside the jaw line; on the source, what is not its skin (a microphone, a hand,
    glasses) is left out; on the target, what covers its face (hair, glasses, a hand of another
@@ -14,8 +14,8 @@ For each target face (which must carry the 68 dlib landmarks):
 4. Colour, light and focus: the target's skin tone from skin pixels only (smoothed per tracked
    face by the pipeline, see ``measure_tone``), the target's low-frequency lighting inside the
    face, and its sharpness (a sharp face on a blurred frame is blurred to match).
-5. Turned heads: past ``yaw_full`` degrees the face fades out (gone at ``yaw_zero``), and the far
-   half fades first: a frontal face is never pasted on a profile.
+5. Turned heads: the far half fades from ``FAR_START`` degrees of yaw; past ``yaw_full`` the whole
+   face fades out, gone at ``yaw_zero``: a frontal face is never pasted on a profile.
 6. Paste: an alpha that ramps up inside the region (``feather``).
 
 All of it happens at a bounded face size (``work_size`` pixels across the jaw): a close-up costs
@@ -62,6 +62,8 @@ from frameswap.faces.types import Face
 
 INNER = np.arange(27, 68)  # nose, eyes, mouth: the points that carry the source's proportions
 SOURCE_WIDTH = 320  # the source texture is kept at most this wide across the jaw
+JAW_WEIGHT = 0.5  # share of shape_weight the jaw line takes (the region stays inside the target's)
+FAR_START = 30.0  # degrees of yaw where the far half of the face starts to fade
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,8 @@ class ClassicOptions:
     work_size: int = 192
     occlusion: bool = True
     skin_threshold: float = 3.5
-    yaw_full: float = 35.0
-    yaw_zero: float = 60.0
+    yaw_full: float = 50.0
+    yaw_zero: float = 70.0
 
     def __post_init__(self) -> None:
         for name in ("shape_weight", "color_strength", "shading"):
@@ -240,6 +242,7 @@ class ClassicEngine:
         dest = target_pts.copy()
         aligned = align_shape(source.landmarks, target_pts)
         dest[INNER] += opts.shape_weight * (aligned[INNER] - target_pts[INNER])
+        dest[JAW] += JAW_WEIGHT * opts.shape_weight * (aligned[JAW] - target_pts[JAW])
         face_w = _face_width(target_pts)
         small, box, scale = self._roi(frame, region_polygon(dest), face_w)
         if small is None:
@@ -261,7 +264,7 @@ class ClassicEngine:
         if covered.size:
             warped[py0:py1, px0:px1] = patch
             warped[py0:py1, px0:px1, 3] &= covered
-        region = region_mask(local, shape)
+        region = region_mask(local, shape) & region_mask((target_pts - box[:2]) * to_small, shape)
         target_local = (target_pts - box[:2]) * to_small
         features = feature_mask(target_local, shape) | feature_mask(local, shape)
         lab_t = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -288,7 +291,7 @@ class ClassicEngine:
         face = match_sharpness(face, small, (paint > 0) & (features == 0))
 
         alpha = feather(paint, opts.feather * small_w) * weight
-        far = far_side_weight(shape, local, yaw, 20.0, opts.yaw_zero - 20.0)
+        far = far_side_weight(shape, local, yaw, FAR_START, opts.yaw_zero - FAR_START)
         if far is not None:
             alpha *= far
 
