@@ -11,6 +11,7 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     from frameswap.bench.cases import CASE_NAMES
     from frameswap.bench.setups import SETUP_NAMES
+    from frameswap.options import TrackerOptions
 
     p = sub.add_parser(
         "bench",
@@ -33,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quality-frames", type=int, default=24, help="frames analysed for identity/jitter")
     p.add_argument("--inswapper-width", type=int, default=128,
                    help="channel width of the sized synthetic inswapper (default 128)")
-    p.add_argument("--detect-every", type=int, default=1,
-                   help="pipeline option: full detection every N frames, faces followed between (default 1)")
+    p.add_argument("--detect-every", type=int, default=TrackerOptions().detect_every,
+                   help="pipeline option: full detection every N frames, faces followed between "
+                   "(default %(default)s)")
     p.add_argument("--out", default="bench-out",
                    help="work folder: inputs, outputs, report (default bench-out)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")

@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--providers", nargs="+", default=["auto"], choices=choices(ProviderName),
                    help="onnxruntime providers in order of preference (default auto: CUDA when present)")
     p.add_argument("--reference-frame", type=int, help="animation frame whose faces define the indexes")
-    p.add_argument("--detect-every", type=int, default=1,
-                   help="full face detection every N frames, faces followed in between (default 1)")
+    p.add_argument("--detect-every", type=int, default=TrackerOptions().detect_every,
+                   help="full face detection every N frames, faces followed in between (default %(default)s)")
     p.add_argument("--quality", type=int, default=80, help="output quality 0-100 (default 80)")
     p.add_argument("--batch-size", type=int, default=8, help="frames per processing batch (default 8)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -10,8 +10,10 @@ landmarks the swap needs are fresh on every frame at the price of a landmark fit
 A followed face that no longer looks like a face forces a full detection on that same frame. The
 rule (``FollowQuality``): the backend dropped the face, its follow quality (``describe``'s score in
 [0, 1]; dlib: overlap of the given and the re-derived box) fell under ``min_score``, its box
-collapsed or blew up against the prediction, or jumped away from it; with a backend that returns
-embeddings from ``describe``, also an embedding that no longer matches its track. New faces are
+collapsed or blew up against the prediction, or jumped away from it, or it no longer looks like the
+track's last detected face (``GapFiller.looks_like``: landmarks fitted on a wall pass every
+geometric test); with a backend that returns embeddings from ``describe``, also an embedding that
+no longer matches its track. New faces are
 found at the next scheduled detection, and every frame is detected while nothing is followed.
 """
 
@@ -200,7 +202,7 @@ class FaceFollower:
                 # nothing to follow: detect, so a face entering after an empty frame is not missed
                 return self._detect(image, frame_index)
             refreshed = self.analyzer.describe([image], [predicted], embed=False)[0]
-            if self._still_good(predicted, refreshed):
+            if self._still_good(predicted, refreshed, image):
                 self._since_detection += 1  # type: ignore[operator]
                 self.stats.followed += 1
                 return self.tracker.update(refreshed, frame_index)
@@ -212,7 +214,7 @@ class FaceFollower:
         self._since_detection = 0
         return self.detector.detect([(frame_index, image)])[0]
 
-    def _still_good(self, predicted: Sequence[Face], refreshed: Sequence[Face]) -> bool:
+    def _still_good(self, predicted: Sequence[Face], refreshed: Sequence[Face], image: np.ndarray) -> bool:
         """False when any followed face looks lost (see the module docstring for the rule)."""
         q = self.quality
         if len(refreshed) != len(predicted):
@@ -229,6 +231,8 @@ class FaceFollower:
                 return False
             if not face.score >= q.min_score:
                 return False
+            if not self.detector.gaps.looks_like(guess.track_id, image, face, unknown=True):
+                return False  # landmarks fitted on something else (the face left, or is hidden)
             if guess.track_id is not None:
                 distance = self.tracker.identity_distance(guess.track_id, face)
                 if distance is not None and distance > q.max_identity_distance:

@@ -39,8 +39,13 @@ _TEMPLATE = (
 
 
 def appearance(rgb: np.ndarray, kps: np.ndarray) -> np.ndarray | None:
-    """The face as a zero-mean, unit-variance grey patch aligned by its keypoints (None: flat)."""
-    m, _ = cv2.estimateAffinePartial2D(np.asarray(kps, np.float32), _TEMPLATE)
+    """The face as a zero-mean, unit-variance grey patch aligned by its keypoints (None: flat, or
+    keypoints off the picture, where there is no look to compare)."""
+    pts = np.asarray(kps, np.float32)
+    h, w = rgb.shape[:2]
+    if not (np.all(pts >= 0) and np.all(pts[:, 0] < w) and np.all(pts[:, 1] < h)):
+        return None
+    m, _ = cv2.estimateAffinePartial2D(pts, _TEMPLATE)
     if m is None:
         return None
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -93,14 +98,21 @@ class GapFiller:
         refitted = self.analyzer.describe([rgb], [missing], embed=False)[0]
         kept = []
         for guess, face in zip(missing, refitted, strict=True):
-            track_id = guess.track_id
             if not np.all(np.isfinite(face.box)) or face.score < self.min_quality:
                 continue
-            if similarity(self._looks.get(track_id), appearance(rgb, face.kps)) < self.min_similarity:
+            if not self.looks_like(guess.track_id, rgb, face):
                 continue
-            kept.append(replace(face, track_id=track_id, embedding=None))
+            kept.append(replace(face, track_id=guess.track_id, embedding=None))
         self.followed += len(kept)
         return kept
+
+    def looks_like(self, track_id: int | None, rgb: np.ndarray, face: Face, *, unknown: bool = False) -> bool:
+        """Whether ``face`` (fitted on ``rgb``) still looks like the track's last detected look;
+        ``unknown`` for a track with no look to compare with (a gap is only filled for a track
+        whose look is known; the follower keeps its geometric checks alone for such a track)."""
+        if track_id is None or track_id not in self._looks:
+            return unknown
+        return similarity(self._looks[track_id], appearance(rgb, face.kps)) >= self.min_similarity
 
     def remember(self, rgb: np.ndarray, detected: Sequence[Face], followed: Sequence[Face]) -> None:
         """Update each track's look (from detections only: a followed face never becomes the
