@@ -80,7 +80,8 @@ GOOD = {"swap_coverage_min": 0.98, "outside_differ_share": 0.004, "size_ratio": 
 def _all_cases(**override):
     figures = {**GOOD, **override}
     return [
-        _case("sample_gif", 1.1, 48, flicker_ratio=1.2, centre_delta_e=11.0, **figures),
+        _case("sample_gif", 1.9, 48, flicker_ratio=1.2, centre_delta_e=11.0, **figures),
+        _case("sample_gif_default", 1.1, 48),  # the speed target's case
         _case("long_gif", 6.0, 300, **figures),
         _case("blurdark_gif", 1.0, 40, **figures),
         _case("sample_apng", 1.1, 48, outside_share_of_changed=0.015),
@@ -94,8 +95,9 @@ def test_targets_judge_met_and_missed():
     assert [t["status"] for t in met] == ["met"] * 10
     assert met[0]["value"] == 98.0  # coverage shown in percent
     missed = evaluate_targets([
-        _case("sample_gif", 1.3, 48, flicker_ratio=1.4, centre_delta_e=12.5, swap_coverage_min=0.96,
+        _case("sample_gif", 1.1, 48, flicker_ratio=1.4, centre_delta_e=12.5, swap_coverage_min=0.96,
               outside_differ_share=0.006, size_ratio=1.31, identity_closer_to_source=0.9),
+        _case("sample_gif_default", 1.3, 48),
         _case("sample_apng", 1.1, 48, outside_share_of_changed=0.021),
         _case("hd_group", 5.0, 50, over_floor_and_start_ratio=3.1),
         _case("closeup", 3.0, 50, over_floor_and_start_ratio=3.5),

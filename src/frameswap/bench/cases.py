@@ -1,6 +1,8 @@
 """The benchmark's inputs, each with the truth of where its faces are.
 
 - ``still``: the sample GIF's first frame as a PNG.
+- ``sample_gif_default``: the same GIF with the hosted API's default request (face 0 only): the
+  speed target's case, as the first benchmark measured it; no truth figures (one face selected).
 - ``sample_gif``: the bundled sample GIF (a slow pan over ``t1``), GIF out; ``sample_apng``: the same
   input written as APNG, a lossless output where every changed pixel is the swap's doing.
 - ``video``: the bundled sample video (mp4 with audio).
@@ -30,7 +32,7 @@ from frameswap.bench.rawmedia import fresh, read_gif, sha256_file, stamp, write_
 from frameswap.bench.truth import FrameTruth, faces_seen, sample_gif_truth, sample_video_truth
 from frameswap.errors import OptionsError
 
-CASE_NAMES = ("still", "sample_gif", "sample_apng", "video", "long_gif", *CLIP_NAMES)
+CASE_NAMES = ("still", "sample_gif", "sample_gif_default", "sample_apng", "video", "long_gif", *CLIP_NAMES)
 GIF_CASES = ("sample_gif", "long_gif", "blurdark_gif")  # GIF in, GIF out
 LONG_GIF_FRAMES = 300
 _LONG_GIF_BRIGHTNESS = (0, 3, -3, 6, -6)  # grey levels added per pass (cycled)
@@ -136,6 +138,8 @@ def build_cases(work_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[Ben
         "still": lambda: BenchCase("still", _still(gif, inputs / "still.png"), src,
                                    "first frame of the sample GIF, PNG", truth=gif_truth[:1]),
         "sample_gif": lambda: BenchCase("sample_gif", gif, src, gif_note, truth=gif_truth),
+        "sample_gif_default": lambda: BenchCase("sample_gif_default", gif, src,
+                                                f"{gif_note}, the hosted API's default request (face 0)"),
         "sample_apng": lambda: BenchCase("sample_apng", gif, src, "the sample GIF written as APNG (lossless)",
                                          output_suffix=".png", truth=gif_truth),
         "video": lambda: BenchCase("video", samples.video, src, "bundled sample video (mp4, audio)",
