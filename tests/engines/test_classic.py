@@ -98,17 +98,6 @@ def _chin_bar(image: np.ndarray, face) -> np.ndarray:
     return out
 
 
-def _chin_bar(image: np.ndarray, face) -> np.ndarray:
-    """``image`` with a saturated magenta bar from just under the lower lip down past the chin,
-    as wide as the face: a microphone or a hand under the source's chin."""
-    pts = face.landmarks
-    out = image.copy()
-    x0, x1 = int(pts[:17, 0].min()), int(pts[:17, 0].max())
-    y0 = int(pts[57, 1] + 0.35 * (pts[8, 1] - pts[57, 1]))
-    out[y0 : int(pts[8, 1]) + 20, x0:x1] = (255, 0, 255)
-    return out
-
-
 def test_what_covers_the_source_chin_never_reaches_the_target(analyzer, scene):
     t1, t1_faces, astronaut, source_face = scene
     covered = _chin_bar(astronaut, source_face)
