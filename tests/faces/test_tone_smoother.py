@@ -1,0 +1,32 @@
+"""Per-track smoothing of a face's colour statistics: steadier than the raw figures, never dragged
+across a cut, and each track on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frameswap.faces.smooth import ToneSmoother
+
+
+def _tone(lightness: float) -> np.ndarray:
+    return np.array([lightness, 140.0, 135.0, 12.0, 4.0, 4.0], np.float32)
+
+
+def test_noise_is_damped_and_the_level_is_kept():
+    rng = np.random.default_rng(0)
+    raw = [_tone(150 + rng.normal(0, 4)) for _ in range(60)]
+    smoother = ToneSmoother()
+    smoothed = [smoother.smooth(1, t, i) for i, t in enumerate(raw)]
+    step = lambda seq: np.abs(np.diff([t[0] for t in seq])).mean()  # noqa: E731
+    assert step(smoothed) < 0.5 * step(raw)
+    assert abs(np.mean([t[0] for t in smoothed[10:]]) - 150) < 2
+
+
+def test_a_cut_restarts_and_tracks_do_not_mix():
+    smoother = ToneSmoother()
+    for i in range(5):
+        smoother.smooth(1, _tone(150), i)
+        smoother.smooth(2, _tone(80), i)
+    assert smoother.smooth(1, _tone(60), 5)[0] == 60  # a jump of 90 levels: a cut, not noise
+    assert abs(smoother.smooth(2, _tone(84), 5)[0] - 81.2) < 0.01  # 0.3 of the way, its own track
+    assert smoother.smooth(None, _tone(99), 6)[0] == 99  # a still (no track): untouched
