@@ -32,7 +32,7 @@ import numpy as np
 from frameswap.errors import ModelChecksumError, ModelContractError, ModelNotFoundError, OptionsError
 from frameswap.models.registry import ModelEntry, default_registry
 from frameswap.models.scrfd import Detections, check_rgb_image
-from frameswap.models.session import SessionOptions, resolve_providers
+from frameswap.models.session import SessionOptions, create_session
 from frameswap.models.store import package_file, sha256_of
 
 REGISTRY_NAME = "centerface"
@@ -127,9 +127,8 @@ def check_sha256(path: Path, entry: ModelEntry) -> None:
 
 def load_session(path: str | Path, options: SessionOptions = SessionOptions()) -> Any:
     """An onnxruntime session on the cleaned model (see ``clean_model``), providers by the
-    project's policy. Built from bytes in memory: ``create_session`` only takes a file path."""
+    project's policy, built from the cleaned graph in memory (the file stays as shipped)."""
     import onnx
-    import onnxruntime as ort
 
     try:
         model = clean_model(onnx.load(str(path)))
@@ -137,17 +136,7 @@ def load_session(path: str | Path, options: SessionOptions = SessionOptions()) -
         raise
     except Exception as exc:  # protobuf's DecodeError and friends
         raise ModelContractError(f"cannot read ONNX model {path}: {exc}") from exc
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as create_session
-    if options.intra_op_threads:
-        so.intra_op_num_threads = options.intra_op_threads
-    try:
-        return ort.InferenceSession(
-            model.SerializeToString(), sess_options=so, providers=resolve_providers(options.providers)
-        )
-    except Exception as exc:
-        raise ModelContractError(f"cannot load ONNX model {path}: {exc}") from exc
+    return create_session(path, options, model=model.SerializeToString())
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float) -> np.ndarray:

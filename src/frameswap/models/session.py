@@ -63,16 +63,20 @@ class SessionOptions:
     intra_op_threads: int = 0
 
 
-def create_session(path: str | Path, options: SessionOptions = SessionOptions()):
+def create_session(
+    path: str | Path, options: SessionOptions = SessionOptions(), *, model: bytes | None = None
+):
     """An ``onnxruntime.InferenceSession`` for ``path`` with the chosen providers.
 
-    Falls back to the CPU when a GPU provider fails to initialise (a CUDA/cuDNN mismatch is the
-    usual cause), which onnxruntime does by itself when the CPU is in the provider list.
+    ``model``: the serialised graph to run instead of the file's (a model cleaned in memory, such
+    as CenterFace's); ``path`` then only names it in errors. Falls back to the CPU when a GPU
+    provider fails to initialise (a CUDA/cuDNN mismatch is the usual cause), which onnxruntime
+    does by itself when the CPU is in the provider list.
     """
     import onnxruntime as ort
 
     path = Path(path)
-    if not path.is_file():
+    if model is None and not path.is_file():
         raise ModelNotFoundError(f"model file not found: {path}")
     so = ort.SessionOptions()
     so.log_severity_level = 3  # keep "Removing initializer" chatter out of user output
@@ -83,7 +87,8 @@ def create_session(path: str | Path, options: SessionOptions = SessionOptions())
         so.intra_op_num_threads = options.intra_op_threads
     try:
         return ort.InferenceSession(
-            str(path), sess_options=so, providers=resolve_providers(options.providers)
+            str(path) if model is None else model, sess_options=so,
+            providers=resolve_providers(options.providers),
         )
     except ProviderError:
         raise
