@@ -123,11 +123,12 @@ class IdentifyingDetector:
         for (index, rgb), faces in zip(batch, detected, strict=True):
             faces = list(faces)
             expected = self.tracker.predict(index, max_missed=self.gaps.max_gap)
-            if faces and self.tracker.track_count:
+            known = self.tracker.track_ids()
+            if faces and known:
                 predicted = self.tracker.predict(index, max_missed=self.policy.missed_frames)
                 chosen, placed = placement(faces, predicted, self.policy)
                 # whom could an unplaced face be? only people not placed by position right now
-                rivals = [t for t in self.tracker.track_ids() if t not in placed]
+                rivals = [t for t in known if t not in placed]
                 if chosen and rivals:
                     lacking = [t for t in self.tracker.without_identity() if t in rivals]
                     for track_id, vector in self.looks.embeddings(self.analyzer, lacking).items():

@@ -44,11 +44,11 @@ class AssociationTuning:
     gallery_size: int = 64  # lost identities remembered for re-identification
 
 
-def _prepared_embedding(face: Face) -> np.ndarray | None:
+def _prepared_embedding(embedding: np.ndarray | None) -> np.ndarray | None:
     """The vector the distance works on: raw for dlib's 128-D, L2-normed for the others."""
-    if face.embedding is None:
+    if embedding is None:
         return None
-    vec = np.asarray(face.embedding, dtype=np.float64).ravel()
+    vec = np.asarray(embedding, dtype=np.float64).ravel()
     if vec.size == 0 or not np.all(np.isfinite(vec)):
         return None
     if vec.size == 128:
@@ -191,7 +191,7 @@ class FaceTracker:
         """How far ``face``'s embedding is from the track's identity, relative to the threshold."""
         for track in self._active:
             if track.track_id == track_id:
-                return self._distance(track.prototype, _prepared_embedding(face))
+                return self._distance(track.prototype, _prepared_embedding(face.embedding))
         return None
 
     def without_identity(self) -> list[int]:
@@ -200,26 +200,20 @@ class FaceTracker:
 
     def set_identity(self, track_id: int, embedding: np.ndarray) -> None:
         """Give a track the identity embedding it lacked (computed later, from its last look)."""
-        vec = _prepared_embedding(Face(np.zeros(4, np.float32), 0.0, np.zeros((5, 2), np.float32),
-                                       embedding=embedding))
+        vec = _prepared_embedding(embedding)
         for track in (*self._active, *self._gallery):
             if track.track_id == track_id and track.prototype is None:
                 track.prototype = vec
 
-    @property
-    def track_count(self) -> int:
-        """Tracks live or remembered: people a new face could be."""
-        return len(self._active) + len(self._gallery)
-
     def track_ids(self) -> list[int]:
-        """Ids of the tracks live or remembered."""
+        """Ids of the tracks live or remembered: the people a new face could be."""
         return [t.track_id for t in (*self._active, *self._gallery)]
 
     # --- the per-frame update -----------------------------------------------------------------
 
     def update(self, faces: Sequence[Face], frame_index: int) -> list[Face]:
         """The same faces, in the same order, each with the ``track_id`` of the person it shows."""
-        embeddings = [_prepared_embedding(f) for f in faces]
+        embeddings = [_prepared_embedding(f.embedding) for f in faces]
         boxes = np.array([np.asarray(f.box, dtype=np.float64).ravel()[:4] for f in faces]).reshape(-1, 4)
         assigned: dict[int, _Track] = {}
 
