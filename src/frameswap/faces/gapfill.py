@@ -48,8 +48,9 @@ def appearance(rgb: np.ndarray, kps: np.ndarray) -> np.ndarray | None:
     m, _ = cv2.estimateAffinePartial2D(pts, _TEMPLATE)
     if m is None:
         return None
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    patch = cv2.warpAffine(grey, m, (_PATCH, _PATCH), flags=cv2.INTER_AREA).astype(np.float32)
+    # warp first, then grey: only the 40x40 patch is converted, not the whole frame per face
+    patch = cv2.warpAffine(rgb, m, (_PATCH, _PATCH), flags=cv2.INTER_AREA)
+    patch = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
     patch -= patch.mean()
     std = float(patch.std())
     return patch / std if std > 1.0 else None
