@@ -178,10 +178,10 @@ class ClassicEngine:
         if face.landmarks is None:
             return None
         pts = np.asarray(face.landmarks, dtype=np.float64)
-        roi, box, scale = self._roi(frame, region_polygon(pts), _face_width(pts))
+        roi, box, to_small = self._roi(frame, region_polygon(pts), _face_width(pts))
         if roi is None:
             return None
-        local = (pts - box[:2]) * scale
+        local = (pts - box[:2]) * to_small
         shape = roi.shape[:2]
         sample = region_mask(local, shape) & ~feature_mask(local, shape)
         skin = fit_skin(cv2.cvtColor(roi, cv2.COLOR_RGB2LAB), sample)
@@ -204,21 +204,22 @@ class ClassicEngine:
 
     def _roi(
         self, frame: np.ndarray, polygon: np.ndarray, face_w: float
-    ) -> tuple[np.ndarray | None, np.ndarray, float]:
-        """The frame region around ``polygon`` scaled to the working size, its box and scale."""
+    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """The frame region around ``polygon`` scaled to the working size, its box in the frame and
+        the (x, y) factors from frame to working coordinates (1 when not scaled)."""
         h, w = frame.shape[:2]
         x0, y0 = max(0, int(polygon[:, 0].min()) - 3), max(0, int(polygon[:, 1].min()) - 3)
         x1, y1 = min(w, int(polygon[:, 0].max()) + 4), min(h, int(polygon[:, 1].max()) + 4)
         box = np.array([x0, y0, x1, y1], dtype=np.int64)
         if x1 - x0 < 8 or y1 - y0 < 8:
-            return None, box, 1.0
+            return None, box, np.ones(2)
         roi = frame[y0:y1, x0:x1]
         scale = min(1.0, self.options.work_size / face_w)
         if scale < 1.0:
             size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
             roi = cv2.resize(roi, size, interpolation=cv2.INTER_AREA)
-            scale = size[0] / (x1 - x0)  # the scale actually used, after rounding
-        return roi, box, scale
+        # the factors actually used, after rounding the working size
+        return roi, box, np.array([roi.shape[1] / (x1 - x0), roi.shape[0] / (y1 - y0)])
 
     def swap_face(
         self, frame: np.ndarray, target: Face, source: ClassicSource, tone: np.ndarray | None = None
@@ -244,12 +245,10 @@ class ClassicEngine:
         dest[INNER] += opts.shape_weight * (aligned[INNER] - target_pts[INNER])
         dest[JAW] += JAW_WEIGHT * opts.shape_weight * (aligned[JAW] - target_pts[JAW])
         face_w = _face_width(target_pts)
-        small, box, scale = self._roi(frame, region_polygon(dest), face_w)
+        small, box, to_small = self._roi(frame, region_polygon(dest), face_w)
         if small is None:
             return untouched
         shape = small.shape[:2]
-        sx, sy = shape[1] / (box[2] - box[0]), shape[0] / (box[3] - box[1])
-        to_small = np.array([sx, sy])
         local = (dest - box[:2]) * to_small
         mesh = extend_68(local)
         try:
@@ -274,7 +273,7 @@ class ClassicEngine:
         if target_skin is None:
             return untouched
         paint = region & (warped[..., 3] > 127).astype(np.uint8) * 255
-        small_w = face_w * sx
+        small_w = face_w * float(to_small[0])
         if opts.occlusion:
             paint &= ~not_skin(lab_t, region, features, target_skin, opts.skin_threshold, small_w)
         if int(np.count_nonzero(paint)) < 16:
@@ -298,7 +297,7 @@ class ClassicEngine:
         # back to the frame's resolution: only the resize and the paste scale with the face
         x0, y0, x1, y1 = (int(v) for v in box)
         roi = frame[y0:y1, x0:x1]
-        if scale < 1.0:
+        if face.shape[:2] != roi.shape[:2]:
             size = (x1 - x0, y1 - y0)
             face = cv2.resize(face, size, interpolation=cv2.INTER_LINEAR)
             alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
