@@ -9,7 +9,8 @@ import pytest
 
 from frameswap.errors import OptionsError
 from frameswap.faces.follow import FaceFollower, track_sequence
-from frameswap.faces.track import FaceTracker, iou_matrix
+from frameswap.faces.geometry import iou_matrix
+from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from frameswap.engines.base import FaceSkippedWarning
 from frameswap.errors import OptionsError
-from frameswap.faces.align import FFHQ_512, estimate_similarity, keypoints_degenerate
+from frameswap.faces.geometry import FFHQ_512, estimate_similarity, keypoints_degenerate
 from frameswap.faces.types import Face
 from frameswap.models.restorer import RestorerModel
 from frameswap.models.session import SessionOptions

@@ -27,8 +27,9 @@ import numpy as np
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.gapfill import GapFiller
+from frameswap.faces.geometry import iou_matrix
 from frameswap.faces.looks import LastLooks
-from frameswap.faces.track import FaceTracker, iou_matrix
+from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.faces.align import norm_crop
+from frameswap.faces.geometry import norm_crop
 from frameswap.models.session import SessionOptions, create_session
 
 

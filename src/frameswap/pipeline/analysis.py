@@ -18,8 +18,8 @@ import numpy as np
 
 from frameswap.errors import CancelledError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.dlib_backend import keypoints_from_68
 from frameswap.faces.follow import SequenceTracker
+from frameswap.faces.geometry import keypoints_from_68
 from frameswap.faces.smooth import LandmarkSmoother
 from frameswap.faces.types import Face
 from frameswap.media.types import Frame

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from frameswap.faces.align import estimate_similarity
+from frameswap.faces.geometry import estimate_similarity
 
 BROWS = np.arange(17, 27)
 # Points that define the pose of a face without depending much on expression or on the jaw:
