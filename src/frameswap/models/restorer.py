@@ -45,11 +45,6 @@ class RestorerModel:
         self.input_dtype = input_dtype
         self.max_batch = max_batch
 
-    @property
-    def has_weight(self) -> bool:
-        """True for CodeFormer-style exports that take a fidelity weight."""
-        return self.weight_input is not None
-
     @classmethod
     def from_path(cls, path: str | Path, session_options: SessionOptions = SessionOptions()) -> RestorerModel:
         """Load a restorer and find its image and weight inputs by dtype and rank."""
