@@ -7,33 +7,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from frameswap import factory
-from frameswap.media import content_type_for
-from frameswap.media.types import MediaInfo
 from frameswap.options import ProviderName, SwapOptions, canonical_restorer
-from frameswap.pipeline import Models, run_swap
-from frameswap.pipeline.stats import StageTimes
+from frameswap.pipeline import Models, SwapResult, run_swap
 
 Source = str | Path | bytes | Any
-
-
-@dataclass(frozen=True)
-class SwapResult:
-    """The output (a path, or bytes when no output path was given) and how it was made."""
-
-    path: Path | None
-    data: bytes | None
-    format: str
-    content_type: str
-    frame_count: int
-    info: MediaInfo
-    stats: StageTimes
-    engine: str
-    faces_found: int
 
 
 class FaceSwapper:
@@ -73,7 +55,7 @@ class FaceSwapper:
                 self._store = factory.open_store(self.models_dir)
             return self._store
 
-    def _models(self, options: SwapOptions) -> tuple[str, Models]:
+    def _models(self, options: SwapOptions) -> Models:
         store = self.store
         engine_name = factory.resolve_engine(options.engine, store)
         analyzer_name = factory.resolve_analyzer(options.analyzer, engine_name, store)
@@ -98,14 +80,13 @@ class FaceSwapper:
                         blend=options.restore_blend,
                     )
                 restorer = self._restorers[key]
-        models = Models(
+        return Models(
             analyzer=analyzer,
             engine=engine,
             restorer=restorer,
             analyzer_lock=self._analyzer_lock,
             engine_lock=self._engine_lock,
         )
-        return engine_name, models
 
     def swap(
         self,
@@ -126,9 +107,9 @@ class FaceSwapper:
         when ``output`` is None. Timing, loop count and audio of the target are kept.
         """
         options = options or SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
-        engine_name, models = self._models(options)
+        models = self._models(options)
         destination = Path(output) if output is not None else None
-        outcome = run_swap(
+        return run_swap(
             models,
             source,
             target,
@@ -138,17 +119,6 @@ class FaceSwapper:
             progress=progress,
             on_progress=on_progress,
             cancel=cancel,
-        )
-        return SwapResult(
-            path=outcome.path,
-            data=outcome.data,
-            format=outcome.format,
-            content_type=content_type_for(outcome.format),
-            frame_count=outcome.info.frame_count,
-            info=outcome.info,
-            stats=outcome.stats,
-            engine=engine_name,
-            faces_found=outcome.indexes_found,
         )
 
     def describe(self) -> dict[str, object]:

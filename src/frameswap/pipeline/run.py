@@ -31,10 +31,11 @@ from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, 
 from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import sort_large_to_small
 from frameswap.media import encode_bytes, format_for, open_media, write_media
-from frameswap.media.types import Frame, MediaInfo
+from frameswap.media.types import Frame
 from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
 from frameswap.pipeline.analysis import ClipAnalyzer, analyze_target, batched
+from frameswap.pipeline.result import SwapResult
 from frameswap.pipeline.stats import StageTimes
 from frameswap.pipeline.threads import Consumer, Prefetch
 
@@ -55,18 +56,6 @@ class Models:
     restorer: Any | None = None  # frameswap.engines.restoration.FaceRestorer
     analyzer_lock: threading.Lock = field(default_factory=threading.Lock)
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@dataclass
-class SwapOutcome:
-    """What a swap produced: a file path or bytes, its format, and where the time went."""
-
-    path: Path | None
-    data: bytes | None
-    format: str
-    info: MediaInfo
-    stats: StageTimes
-    indexes_found: int
 
 
 @dataclass
@@ -123,7 +112,7 @@ def run_swap(
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-) -> SwapOutcome:
+) -> SwapResult:
     """Swap faces from ``source`` into ``target``; write ``destination`` or return bytes.
 
     ``on_progress(done, total)`` counts frames over the passes made (one, or two when a reference
@@ -193,13 +182,14 @@ def run_swap(
         # the encoder's own work: its thread's lifetime less the time it sat waiting for frames
         stats.add("encode", time.perf_counter() - encode_started - writer.starved_seconds)
     stats.wall_seconds = time.perf_counter() - started
-    return SwapOutcome(
+    return SwapResult(
         path=result if isinstance(result, Path) else None,
         data=result if isinstance(result, bytes) else None,
         format=fmt,
         info=info,
         stats=stats,
-        indexes_found=selection.found,
+        engine=models.engine.name,
+        faces_found=selection.found,
     )
 
 
