@@ -88,6 +88,18 @@ class _Selection:
         return {t: self.prepared[s] for t, s in self.pairs}
 
 
+@dataclass
+class _Run:
+    """What every pass over one target needs: the models, the options, the checked selection,
+    the stage clock, and the cancel event (None: the caller stops by not asking for more)."""
+
+    models: Models
+    options: SwapOptions
+    selection: _Selection
+    stats: StageTimes
+    cancel: threading.Event | None = None
+
+
 def analyze_source(
     models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
 ) -> tuple[np.ndarray, list[Face], Path | None]:
@@ -201,7 +213,7 @@ def run_swap(
                     def decode() -> Iterator[Frame]:
                         return _decoded(reader, stats, cancel)
 
-                    batches = _batches(decode, models, options, selection, stats, cancel, tick)
+                    batches = _batches(decode, _Run(models, options, selection, stats, cancel), tick)
                     try:
                         for batch in batches:
                             stage.put(batch)
@@ -242,36 +254,22 @@ def _decoded(reader: MediaReader, stats: StageTimes, cancel: threading.Event | N
     )
 
 
-def _batches(
-    decode: Decode,
-    models: Models,
-    options: SwapOptions,
-    selection: _Selection,
-    stats: StageTimes,
-    cancel: threading.Event | None,
-    tick: Callable[[], None],
-) -> _Batches:
+def _batches(decode: Decode, run: _Run, tick: Callable[[], None]) -> _Batches:
     """The analysed batches of the target, each frame with its swap jobs: one streaming pass, or
     two when a reference frame is named (``tick`` counts the first pass's frames)."""
-    if options.reference_frame is not None:
-        return _two_passes(decode, models, options, selection, stats, cancel, tick)
-    return _one_pass(decode, models, options, selection, stats, cancel)
+    if run.options.reference_frame is not None:
+        return _two_passes(decode, run, tick)
+    return _one_pass(decode, run)
 
 
-def _one_pass(
-    decode: Decode,
-    models: Models,
-    options: SwapOptions,
-    selection: _Selection,
-    stats: StageTimes,
-    cancel: threading.Event | None,
-) -> _Batches:
+def _one_pass(decode: Decode, run: _Run) -> _Batches:
     """Stream: analyse a batch and name its people, hand it to the swap stage; check the indexes
     at the end (an error there aborts the writer, so nothing is written)."""
-    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=stats, model_lock=models.analyzer_lock)
+    models, options, selection = run.models, run.options, run.selection
+    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=run.stats, model_lock=models.analyzer_lock)
     index = StreamingIndex()
     source_for = selection.source_for_target()
-    for batch in batched(decode(), options.batch_size, cancel):
+    for batch in batched(decode(), options.batch_size, run.cancel):
         work: list[_Work] = []
         for frame, result in zip(batch, clip.analyze(batch), strict=True):
             index.observe(frame.index, result.faces)
@@ -286,31 +284,24 @@ def _one_pass(
     selection.found = index.count
 
 
-def _two_passes(
-    decode: Decode,
-    models: Models,
-    options: SwapOptions,
-    selection: _Selection,
-    stats: StageTimes,
-    cancel: threading.Event | None,
-    tick: Callable[[], None],
-) -> _Batches:
+def _two_passes(decode: Decode, run: _Run, tick: Callable[[], None]) -> _Batches:
     """Analyse the whole clip first (a named reference frame needs it), then swap."""
+    models, options, selection = run.models, run.options, run.selection
     analysis = analyze_target(
         decode(),
         models.analyzer,
         tracker_options=options.tracker,
         batch_size=options.batch_size,
-        stats=stats,
+        stats=run.stats,
         model_lock=models.analyzer_lock,
-        cancel=cancel,
+        cancel=run.cancel,
         on_frame=lambda _: tick(),
     )
     index = IdentityIndex.from_tracks(analysis.faces, options.reference_frame)
     source_of_track = {index.track_of(t): s for t, s in selection.pairs}
     selection.found = len(index.faces)
     prepared = selection.prepared
-    for batch in batched(decode(), options.batch_size, cancel):
+    for batch in batched(decode(), options.batch_size, run.cancel):
         work: list[_Work] = []
         for frame in batch:
             jobs = [
@@ -352,7 +343,7 @@ def swap_frames(
         for i, rgb in enumerate(frames):
             yield Frame(i, _checked_rgb(rgb, f"frame {i}"), FrameTiming(i, 1, _NO_TIMING))
 
-    batches = _batches(decode, models, options, selection, stats, None, lambda: None)
+    batches = _batches(decode, _Run(models, options, selection, stats), lambda: None)
     return _swapped_arrays(batches, _BatchSwapper(models, stats))
 
 
@@ -361,23 +352,26 @@ def _swapped_arrays(batches: _Batches, swap: _BatchSwapper) -> Iterator[np.ndarr
     next is analysed here; hand out the frames of the batch before."""
     previous: np.ndarray | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="frameswap-swap") as pool:
-        pending: Future[list[Frame]] | None = None
         try:
-            for batch in batches:
-                submitted = pool.submit(swap, batch)
-                if pending is not None:
-                    for frame in pending.result():
-                        # a repeated frame's output is the previous output object: hand out a copy,
-                        # so a caller that edits one frame in place never edits another
-                        previous = frame.rgb.copy() if frame.rgb is previous else frame.rgb
-                        yield previous
-                pending = submitted
-            if pending is not None:
-                for frame in pending.result():
+            for future in _one_ahead(pool.submit(swap, batch) for batch in batches):
+                for frame in future.result():
+                    # a repeated frame's output is the previous output object: hand out a copy,
+                    # so a caller that edits one frame in place never edits another
                     previous = frame.rgb.copy() if frame.rgb is previous else frame.rgb
                     yield previous
         finally:
             batches.close()
+
+
+def _one_ahead(futures: Iterator[Future[list[Frame]]]) -> Iterator[Future[list[Frame]]]:
+    """Each future, handed out once the next one has been started (so work overlaps)."""
+    pending: Future[list[Frame]] | None = None
+    for future in futures:
+        if pending is not None:
+            yield pending
+        pending = future
+    if pending is not None:
+        yield pending
 
 
 class _BatchSwapper:
