@@ -36,9 +36,7 @@ from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import Face, sort_large_to_small
-from frameswap.media import encode_bytes, format_for, open_media, write_media
-from frameswap.media.reader import MediaReader
-from frameswap.media.sources import Source
+from frameswap.media import MediaReader, Source, encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, FrameTiming
 from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
