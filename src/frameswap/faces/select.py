@@ -186,52 +186,6 @@ class IdentityIndex:
         return self.faces[index].track_id
 
 
-@dataclass(frozen=True)
-class SwapTarget:
-    """In one frame: swap ``face`` with the source face numbered ``source_index``."""
-
-    face: Face
-    target_index: int
-    source_index: int
-
-
-def select_targets(
-    frames: Sequence[Sequence[Face]],
-    input_faces_index: str | Sequence[int],
-    source_faces_index: str | Sequence[int],
-    source_face_count: int,
-    reference_frame: int | None = None,
-) -> list[list[SwapTarget]]:
-    """Per frame, the faces to swap and the source face for each.
-
-    ``frames`` are tracked faces (one list for a still image is fine, ids are then assigned by
-    size). A frame where a chosen person is absent simply has fewer targets: the frame is kept.
-    """
-    input_idx = parse_indexes(input_faces_index, "input_faces_index")
-    source_idx = parse_indexes(source_faces_index, "source_faces_index")
-    pairs = pair_indexes(input_idx, source_idx)
-    if source_face_count <= 0:
-        raise NoFaceError("no face found in the source image")
-    for _, s in pairs:
-        if s >= source_face_count:
-            raise out_of_range("source_faces_index", s, source_face_count, "source")
-    if len(frames) == 1 and any(f.track_id is None for f in frames[0]):
-        index, tracked = IdentityIndex.from_image(frames[0])
-        frames = [tracked]
-    else:
-        index = IdentityIndex.from_tracks(frames, reference_frame)
-    by_track = {index.track_of(t): (t, s) for t, s in pairs}
-    out: list[list[SwapTarget]] = []
-    for faces in frames:
-        chosen = []
-        for face in faces:
-            if face.track_id in by_track:
-                t, s = by_track[face.track_id]
-                chosen.append(SwapTarget(face=face, target_index=t, source_index=s))
-        out.append(chosen)
-    return out
-
-
 class StreamingIndex:
     """Face indexes assigned while a clip is read, for the default reference frame.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -115,7 +115,9 @@ class TargetAnalysis:
         return len(self.faces)
 
 
-def batched(frames: Iterable[Frame], size: int, cancel: threading.Event | None = None):
+def batched(
+    frames: Iterable[Frame], size: int, cancel: threading.Event | None = None
+) -> Iterator[list[Frame]]:
     """Lists of up to ``size`` consecutive frames; raises CancelledError once ``cancel`` is set."""
     batch: list[Frame] = []
     for frame in frames:

@@ -33,12 +33,6 @@ def extend_68(points: np.ndarray) -> np.ndarray:
     return np.vstack([pts, forehead])
 
 
-def outline_polygon(points_ext: np.ndarray) -> np.ndarray:
-    """The convex hull of an extended landmark set, as an int32 polygon for ``cv2.fillPoly``."""
-    hull = cv2.convexHull(np.round(points_ext).astype(np.float32))
-    return np.round(hull.reshape(-1, 2)).astype(np.int32)
-
-
 def align_shape(source: np.ndarray, target: np.ndarray, idx: np.ndarray = POSE_POINTS) -> np.ndarray:
     """``source`` landmarks moved by the similarity that best maps their ``idx`` points onto ``target``'s.
 
