@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from frameswap.errors import CorruptMediaError, EmptyMediaError, MediaLimitError, UnsupportedMediaError
-from frameswap.media.reader import MediaReader, check_frame_limits
+from frameswap.media.base import MediaReader, check_frame_limits
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming, MediaInfo, SourceColors
 from frameswap.options import MediaLimits

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from frameswap.errors import CorruptMediaError, EmptyMediaError, MediaLimitError, UnsupportedMediaError
-from frameswap.media.reader import MediaReader, check_frame_limits
+from frameswap.media.base import MediaReader, check_frame_limits
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming, MediaInfo
 from frameswap.options import MediaLimits

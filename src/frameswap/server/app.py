@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frameswap import __version__
-from frameswap.media.fetch import UrlFetcher
 from frameswap.server.context import ServerContext, Swapper
 from frameswap.server.errors import BodyTooLargeError, error_response, install_error_handlers
+from frameswap.server.fetch import UrlFetcher
 from frameswap.server.jobs import JobManager
 from frameswap.server.routes import router
 from frameswap.server.settings import ServerSettings

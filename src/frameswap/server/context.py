@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from frameswap.faces.select import pair_indexes, parse_indexes
-from frameswap.media.fetch import UrlFetcher
 from frameswap.options import SwapOptions
+from frameswap.server.fetch import UrlFetcher
 from frameswap.server.inputs import decode_image_field
 from frameswap.server.jobs import Job, JobManager, JobOutcome
 from frameswap.server.schemas import FaceSwapRequest

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from frameswap.errors import OptionsError
-from frameswap.media.fetch import UrlFetchPolicy
 from frameswap.options import MediaLimits, canonical_restorer
+from frameswap.server.fetch import UrlFetchPolicy
 
 MiB = 1024 * 1024
 
