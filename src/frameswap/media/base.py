@@ -69,3 +69,14 @@ def check_frame_limits(
         )
     if frame_count is not None and frame_count > limits.max_frames:
         raise MediaLimitError(f"{name}: {frame_count} frames is over the limit of {limits.max_frames} frames")
+    if frame_count is not None:
+        check_pixel_frames(name, width, height, frame_count, limits)
+
+
+def check_pixel_frames(name: str, width: int, height: int, frame_count: int, limits: MediaLimits) -> None:
+    """Refuse an input whose frames x canvas pixels (the work of decoding it) is over the budget."""
+    if width * height * frame_count > limits.max_pixel_frames:
+        raise MediaLimitError(
+            f"{name}: {frame_count} frames of {width}x{height} pixels is "
+            f"{width * height * frame_count} pixel-frames, over the limit of {limits.max_pixel_frames}"
+        )
