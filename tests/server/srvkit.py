@@ -182,6 +182,7 @@ def make_client(fake):
     yield build
     for client in clients:
         client.app.state.frameswap.jobs.shutdown(wait=True, timeout=5)
+        client.app.state.frameswap.store.close()
 
 
 @dataclass

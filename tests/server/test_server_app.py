@@ -316,7 +316,7 @@ def test_info_and_health_and_docs(make_client):
     health = client.get("/health").json()
     assert health == {
         "status": "ok",
-        "jobs": {"workers": 2, "running": 0, "waiting": 0, "capacity": 5, "stored_jobs": 0},
+        "jobs": {"workers": 2, "running": 0, "waiting": 0, "capacity": 5},
     }
     schema = client.get("/openapi.json").json()
     fields = schema["components"]["schemas"]["FaceSwapRequest"]["properties"]
