@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pytest
-from srvkit import fake, loopback_server, make_client  # noqa: F401
+from srvkit import fake, live_server, loopback_server, make_client  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
