@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frameswap import __version__
+from frameswap.atomic import sweep_stale_temp_dirs
 from frameswap.server.auth import API_KEY_HEADER, key_matches
 from frameswap.server.context import ServerContext, Swapper
 from frameswap.server.errors import AuthError, BodyTooLargeError, error_response, install_error_handlers
@@ -172,6 +173,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(store.open)  # recovers a dead process's jobs, sweeps what it left
+        await run_in_threadpool(sweep_stale_temp_dirs)  # encoders' directories of killed servers
         sweeper = asyncio.create_task(sweep_forever())
         yield
         sweeper.cancel()

@@ -19,8 +19,8 @@ a dead process, whose queued and running jobs are then failed. One node only: ``
 reach across machines (nor does SQLite's locking over network filesystems).
 
 Expiry: a sweep (at start, on every submission and every minute) deletes the records of finished
-jobs past their time and their files, any result file no record names, and temporary files left
-by a killed process.
+jobs past their time and their files, and any result file no record names; at start it also
+deletes the temporary files a killed process left (see :mod:`frameswap.atomic`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from frameswap.atomic import atomic_output
+from frameswap.atomic import atomic_output, sweep_stale_parts
 from frameswap.server.errors import JobNotFoundError, QuotaError, ResultStorageFullError
 
 _SCHEMA = """
@@ -64,7 +64,6 @@ CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at);
 """
 _ACTIVE = ("QUEUED", "PROCESSING")
 _RESULT_NAME = re.compile(r"^[A-Za-z0-9_-]{10,64}\.[a-z0-9]{2,5}$")
-_TEMP_NAME = re.compile(r"^\.[A-Za-z0-9_-]{10,64}\.[a-z0-9]{2,5}\.[0-9a-f]{12}\.part$")
 _PROGRESS_EVERY_S = 0.5
 
 
@@ -418,20 +417,19 @@ class JobStore:
         self._unlink_results(expired)
         with self._connect() as db:
             named = {r[0] for r in db.execute("SELECT result_file FROM jobs WHERE result_file IS NOT NULL")}
-            active = {r[0] for r in db.execute("SELECT id FROM jobs WHERE status IN (?, ?)", _ACTIVE)}
         removed = len([n for n in expired if n])
         for entry in os.scandir(self.results_dir):
-            if _RESULT_NAME.match(entry.name) and entry.name not in named:
-                # a result whose record is gone (deleted, expired or never committed); a result being
-                # committed right now has its record updated in the same breath, so give it a minute
-                if time.time() - entry.stat().st_mtime > 60:
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed += 1
-            elif temp_files and _TEMP_NAME.match(entry.name):
-                job_id = entry.name[1:].split(".", 1)[0]
-                if job_id not in active:
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed += 1
+            # a result whose record is gone (deleted, expired or never committed); a result being
+            # committed right now has its record updated in the same breath, so give it a minute
+            if (
+                _RESULT_NAME.match(entry.name)
+                and entry.name not in named
+                and time.time() - entry.stat().st_mtime > 60
+            ):
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+        if temp_files:  # half-written results of killed processes (their lock is gone with them)
+            removed += len(sweep_stale_parts(self.results_dir))
         return removed
 
 
