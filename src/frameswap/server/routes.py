@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from frameswap import __version__
 from frameswap.errors import CancelledError
@@ -93,7 +94,11 @@ def _image_body(outcome: JobOutcome) -> ImageResponse:
 
 
 async def _parsed(request: Request, ctx: ServerContext) -> tuple[FaceSwapRequest, SwapOptions]:
-    return await run_in_threadpool(ctx.parse, await request.body())
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # hung up mid-body: nobody to answer, nothing to do
+        raise CancelledError("the client disconnected while sending its request") from None
+    return await run_in_threadpool(ctx.parse, raw)
 
 
 async def _client_gone(request: Request) -> None:
