@@ -187,10 +187,11 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
     ) -> None:
         super().__init__(host, port, timeout=timeout)
         self._pinned_ip = pinned_ip
+        self._timeout_s = timeout
         self._deadline = deadline
 
     def connect(self) -> None:
-        self.sock = open_pinned_socket(self._pinned_ip, self.port, self.timeout, self._deadline)
+        self.sock = open_pinned_socket(self._pinned_ip, self.port, self._timeout_s, self._deadline)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -207,11 +208,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     ) -> None:
         super().__init__(host, port, timeout=timeout, context=context)
         self._pinned_ip = pinned_ip
+        self._timeout_s = timeout
         self._tls_context = context
         self._deadline = deadline
 
     def connect(self) -> None:
-        raw = open_pinned_socket(self._pinned_ip, self.port, self.timeout, self._deadline)
+        raw = open_pinned_socket(self._pinned_ip, self.port, self._timeout_s, self._deadline)
         try:
             self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
         except BaseException:

@@ -159,7 +159,7 @@ class JobManager:
                 )
             job = Job(work, owner, self._clock(), self._wall(), job_id=job_id, watch=watch)
             self._active[job.id] = job
-            job.future.add_done_callback(lambda _, key=job.id: self._forget(key))
+            job.future.add_done_callback(self._forgetter(job.id))
             self._admitted += 1
             self._start_workers_locked()
             # queued under the lock, so a concurrent shutdown cannot post its stop markers first
@@ -171,9 +171,12 @@ class JobManager:
         with self._lock:
             return self._active.get(job_id)
 
-    def _forget(self, job_id: str) -> None:
-        with self._lock:
-            self._active.pop(job_id, None)
+    def _forgetter(self, job_id: str) -> Callable[[concurrent.futures.Future[JobOutcome]], None]:
+        def forget(_: concurrent.futures.Future[JobOutcome]) -> None:
+            with self._lock:
+                self._active.pop(job_id, None)
+
+        return forget
 
     def stats(self) -> dict[str, int]:
         with self._lock:

@@ -113,8 +113,8 @@ async def _client_gone(request: Request) -> None:
 async def _outcome_unless_disconnected(request: Request, ctx: ServerContext, job: Job) -> JobOutcome:
     """The job's outcome; if the client hangs up first, the job is cancelled (a waiting job is
     skipped, a running one stops at its next frame) and the worker freed."""
-    result = asyncio.ensure_future(asyncio.wrap_future(job.future))
-    gone = asyncio.ensure_future(_client_gone(request))
+    result: asyncio.Future[Any] = asyncio.ensure_future(asyncio.wrap_future(job.future))
+    gone: asyncio.Future[Any] = asyncio.ensure_future(_client_gone(request))
     try:
         await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:  # the server cancelled the handler: stop the swap as well

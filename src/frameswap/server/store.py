@@ -26,6 +26,7 @@ deletes the temporary files a killed process left (see :mod:`frameswap.atomic`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -36,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from frameswap.atomic import atomic_output, sweep_stale_parts
 from frameswap.server.errors import JobNotFoundError, QuotaError, ResultStorageFullError
@@ -437,12 +438,11 @@ class _Gone(Exception):
     """The record was deleted while its job ran."""
 
 
-_COLUMNS = (
-    "id, owner, status, created_at, started_at, finished_at, done, total, result_file, result_bytes, "
-    "content_type, format, frame_count, error"
-)
+_FIELDS = tuple(f.name for f in dataclasses.fields(JobRecord))  # the columns, in the record's order
+_COLUMNS = ", ".join(_FIELDS)
 
 
-def _record(row: tuple) -> JobRecord:
-    *head, error = row
-    return JobRecord(*head, error=json.loads(error) if error else None)
+def _record(row: tuple[Any, ...]) -> JobRecord:
+    values = dict(zip(_FIELDS, row, strict=True))
+    values["error"] = json.loads(values["error"]) if values["error"] else None
+    return JobRecord(**values)
