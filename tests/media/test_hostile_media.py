@@ -67,9 +67,9 @@ def test_gif_decoding_memory_does_not_grow_with_frames():
     assert many < few * 1.5 + 256 * 256 * 8, (few, many)
 
 
-def _mkv(title: str = "clip", frames: int = 3) -> bytes:
+def _mkv(title: str = "clip", frames: int = 3, container_format: str = "matroska") -> bytes:
     buf = io.BytesIO()
-    with av.open(buf, "w", format="matroska") as container:
+    with av.open(buf, "w", format=container_format) as container:
         container.metadata["title"] = title
         stream = container.add_stream("mpeg4", rate=10)
         stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
@@ -102,16 +102,17 @@ def test_video_with_an_unknown_codec_is_unsupported():
         open_media(data)
 
 
-SEEDS = {"mkv": _mkv(frames=4)}
+SEEDS = {"mkv": _mkv(frames=4), "mp4": _mkv(frames=4, container_format="mp4")}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
+    st.sampled_from(sorted(SEEDS)),
     st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8),
     st.integers(0, 10**6),
 )
-def test_mutated_video_containers_fail_only_as_media_errors(edits, cut):
-    data = bytearray(SEEDS["mkv"])
+def test_mutated_video_containers_fail_only_as_media_errors(seed, edits, cut):
+    data = bytearray(SEEDS[seed])
     for offset, value in edits:
         data[offset % len(data)] = value
     data = bytes(data[: max(16, cut % (len(data) + 1))])

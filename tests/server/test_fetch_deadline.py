@@ -98,3 +98,20 @@ def test_a_prompt_server_is_still_fetched_whole():
     finally:
         thread.join(5)
         server.close()
+
+
+def test_drip_urls_cannot_pin_the_server_workers(make_client):
+    """The issue's attack end to end: drip URLs against one worker. Each request is answered (400,
+    too slow) at the fetch deadline, so the worker is back for the next one; before, each pinned it
+    for the whole drip and the queue filled up with 429s for everyone."""
+    servers = [DripServer(drip_headers=False) for _ in range(3)]
+    try:
+        client = make_client(workers=1, queue_size=1, allow_loopback_urls=True, fetch_timeout_s=0.5)
+        for server in servers:
+            url = f"http://127.0.0.1:{server.port}/slow.gif"
+            response = client.post("/v1/models/faceswap-v2", json={"source_img": url, "target_img": url})
+            assert response.status_code == 400 and "took longer than" in response.json()["error"]
+        assert not any(server.sent_all.is_set() for server in servers)
+    finally:
+        for server in servers:
+            server.close()

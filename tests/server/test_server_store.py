@@ -161,3 +161,17 @@ def test_a_result_for_a_deleted_job_is_not_kept(tmp_path):
     assert not store.complete(job_id, b"data", content_type="image/png", format="png", frame_count=1)
     assert not list((tmp_path / "results").iterdir())
     store.close()
+
+
+def test_a_job_deleted_through_another_process_is_told_to_stop(tmp_path):
+    """Replicas share one database: a DELETE answered by one reaches the job running in another at
+    its next progress report (the Job then sets its cancel event)."""
+    runner = JobStore(tmp_path / "j.sqlite3", tmp_path / "results")
+    other = JobStore(tmp_path / "j.sqlite3", tmp_path / "results")
+    job_id = runner.create("o")
+    runner.started(job_id)
+    assert runner.progress(job_id, 1, 10)
+    assert other.delete(job_id, "o").status == "PROCESSING"
+    assert not runner.progress(job_id, 10, 10)  # the last frame always reaches the database
+    runner.close()
+    other.close()
