@@ -323,6 +323,7 @@ async def health(ctx: Ctx) -> dict[str, Any]:
 async def info(ctx: Ctx, _: Owner) -> dict[str, Any]:
     """The engine and models this server runs, and its limits."""
     described = await run_in_threadpool(ctx.swapper.describe)
+    stored = await run_in_threadpool(ctx.store.counts)
     s = ctx.settings
     return {
         "version": __version__,
@@ -345,4 +346,5 @@ async def info(ctx: Ctx, _: Owner) -> dict[str, Any]:
             "max_result_bytes_per_key": s.max_result_bytes_per_key,
         },
         "allow_loopback_urls": s.allow_loopback_urls,
+        "async_jobs": stored,  # every key's: stored_jobs, stored_result_bytes
     }
