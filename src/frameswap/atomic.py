@@ -21,6 +21,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,14 +116,23 @@ def locked_temp_dir() -> Iterator[Path]:
             os.close(fd)
 
 
-def sweep_stale_temp_dirs(parent: str | os.PathLike[str] | None = None) -> list[Path]:
+def sweep_stale_temp_dirs(
+    parent: str | os.PathLike[str] | None = None, *, min_age_s: float = 3600.0
+) -> list[Path]:
     """Remove ``frameswap-*`` directories under ``parent`` (the system temp dir) whose process is
-    gone; returns what was removed."""
+    gone; returns what was removed. The temp dir is shared by everyone, so a directory must also
+    be untouched for ``min_age_s``: a frameswap too old to lock its directories may be using it."""
     base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
     removed = []
+    now = time.time()
     with contextlib.suppress(OSError):
         for path in base.glob(f"{TEMP_DIR_PREFIX}*"):
-            if path.is_dir() and not path.is_symlink() and _is_abandoned(path):
+            if (
+                path.is_dir()
+                and not path.is_symlink()
+                and now - path.stat().st_mtime >= min_age_s
+                and _is_abandoned(path)
+            ):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     return removed

@@ -166,6 +166,7 @@ def create_app(
         while True:
             try:
                 await run_in_threadpool(store.sweep)
+                await run_in_threadpool(sweep_stale_temp_dirs)  # encoders' directories of killed servers
             except Exception:  # a full or read-only disk must not end the sweeping for good
                 log.exception("sweeping expired jobs failed")
             await asyncio.sleep(SWEEP_EVERY_S)
@@ -173,7 +174,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(store.open)  # recovers a dead process's jobs, sweeps what it left
-        await run_in_threadpool(sweep_stale_temp_dirs)  # encoders' directories of killed servers
         sweeper = asyncio.create_task(sweep_forever())
         yield
         sweeper.cancel()
