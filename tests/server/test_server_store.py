@@ -175,3 +175,15 @@ def test_a_job_deleted_through_another_process_is_told_to_stop(tmp_path):
     assert not runner.progress(job_id, 10, 10)  # the last frame always reaches the database
     runner.close()
     other.close()
+
+
+def test_first_use_from_many_threads_at_once(tmp_path):
+    """The store opens lazily; concurrent first calls must open it once (the instance lock is
+    exclusive, so a second open would fail) and every job must be recorded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = JobStore(tmp_path / "j.sqlite3", tmp_path / "results", StoreLimits(max_jobs_per_key=100))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda _: store.create("o"), range(16)))
+    assert len(set(ids)) == 16 and store.counts()["stored_jobs"] == 16
+    store.close()

@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ class JobStore:
         self.instance = secrets.token_hex(8)
         self._clock = clock
         self._lock_file: IO[bytes] | None = None
+        self._opening = threading.Lock()  # the first calls may come from several threads at once
         self._last_progress: dict[str, float] = {}
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -139,15 +141,20 @@ class JobStore:
         sweep what a dead process left. Idempotent; every other method calls it first."""
         if self._lock_file is not None:
             return
+        with self._opening:
+            if self._lock_file is None:
+                self._open_locked()
+
+    def _open_locked(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.results_dir.mkdir(parents=True, exist_ok=True)
         self._instances_dir.mkdir(parents=True, exist_ok=True)
         lock = (self._instances_dir / f"{self.instance}.lock").open("wb")
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._lock_file = lock
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        self._lock_file = lock  # from here on the other methods may run (they call open first)
         self.recover()
         self.sweep(temp_files=True)
 
