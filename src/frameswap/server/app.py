@@ -29,7 +29,7 @@ from frameswap.server.jobs import JobManager
 from frameswap.server.routes import router
 from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
-from frameswap.server.store import JobStore, StoreLimits, default_server_home
+from frameswap.server.store import JobStore, default_server_home
 
 log = logging.getLogger("frameswap.server")
 
@@ -116,16 +116,12 @@ SWEEP_EVERY_S = 60.0
 def build_store(settings: ServerSettings, clock: Callable[[], float] | None = None) -> JobStore:
     """The durable job store at the configured paths (defaults under ``$FRAMESWAP_HOME/server``)."""
     home = default_server_home(os.environ)
-    limits = StoreLimits(
-        result_ttl_s=settings.result_ttl_s,
-        max_jobs=settings.max_stored_jobs,
-        max_jobs_per_key=settings.max_jobs_per_key,
-        max_result_bytes=settings.max_result_bytes,
-        max_result_bytes_per_key=settings.max_result_bytes_per_key,
-    )
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     return JobStore(
-        settings.jobs_db or home / "jobs.sqlite3", settings.results_dir or home / "results", limits, **extra
+        settings.jobs_db or home / "jobs.sqlite3",
+        settings.results_dir or home / "results",
+        settings.store_limits(),
+        **extra,
     )
 
 

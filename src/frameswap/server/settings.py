@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from frameswap.errors import OptionsError
 from frameswap.options import MediaLimits, canonical_restorer
 from frameswap.server.fetch import UrlFetchPolicy
+from frameswap.server.store import StoreLimits
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -146,6 +147,15 @@ class ServerSettings(BaseSettings):
             max_frames=self.max_frames,
             max_input_bytes=self.max_media_bytes,
             max_pixel_frames=self.max_pixel_frames,
+        )
+
+    def store_limits(self) -> StoreLimits:
+        return StoreLimits(
+            result_ttl_s=self.result_ttl_s,
+            max_jobs=self.max_stored_jobs,
+            max_jobs_per_key=self.max_jobs_per_key,
+            max_result_bytes=self.max_result_bytes,
+            max_result_bytes_per_key=self.max_result_bytes_per_key,
         )
 
     def fetch_policy(self) -> UrlFetchPolicy:
