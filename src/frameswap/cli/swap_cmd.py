@@ -6,12 +6,16 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from frameswap.atomic import sweep_stale_parts
 from frameswap.options import (
     AnalyzerName,
     EngineName,
+    MediaLimits,
     ProviderName,
     RestorerName,
     SwapOptions,
@@ -30,8 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the loop count and the audio. Faces are indexed large to small (0 is the largest); on an "
         "animation an index names a tracked person.",
     )
-    p.add_argument("source", help="photo with the face to put in (path, URL or base64)")
-    p.add_argument("target", help="picture, animated GIF/APNG/WebP or video whose face is replaced")
+    p.add_argument("source", help="photo with the face to put in: a path, an http(s) URL or base64")
+    p.add_argument("target", help="picture, animated GIF/APNG/WebP or video whose face is replaced: "
+                   "a path or an http(s) URL. URLs are downloaded with the server's guarded fetcher: "
+                   "public addresses and this machine only (no private network), "
+                   f"{URL_TIMEOUT_S:g} s for the whole download, redirects checked")
     p.add_argument("-o", "--output", help="output file; its extension picks the format "
                    "(default: TARGET's name with .swapped before the extension)")
     p.add_argument("--input-faces-index", default=DEFAULTS.input_faces_index,
@@ -66,12 +73,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+URL_TIMEOUT_S = 120.0
+
+
+def url_fetcher(limits: MediaLimits) -> Callable[[str], bytes]:
+    """The fetcher for URL inputs: the server's SSRF-guarded one (the media layer never fetches),
+    with this machine allowed, since the user running the command already reaches it. It needs
+    the standard library only, so it works without the server extra."""
+    from frameswap.server.fetch import UrlFetcher, UrlFetchPolicy
+
+    return UrlFetcher(
+        UrlFetchPolicy(allow_loopback=True, max_bytes=limits.max_input_bytes, timeout_s=URL_TIMEOUT_S)
+    )
+
+
 def default_output(target: str) -> Path:
     """``clip.gif`` → ``clip.swapped.gif`` next to the target (never the target itself)."""
     path = Path(target)
     if not path.suffix:
         return path.with_name(path.name + ".swapped.png")
     return path.with_name(f"{path.stem}.swapped{path.suffix}")
+
+
+def _is_url(value: str) -> bool:
+    return value.strip()[:8].lower().startswith(("http://", "https://"))
 
 
 def options_from(args: argparse.Namespace) -> SwapOptions:
@@ -98,10 +123,21 @@ def run(args: argparse.Namespace) -> int:
 
     options = options_from(args)
     output = Path(args.output) if args.output else default_output(args.target)
+    if _is_url(args.target) and not args.output:
+        output = default_output(Path(urlsplit(args.target).path).name or "download.png")
+    for stale in sweep_stale_parts(output.parent if str(output.parent) else "."):
+        print(f"frameswap: removed {stale}, left by a run that was killed", file=sys.stderr)
     swapper = FaceSwapper(
         models_dir=resolve_models_dir(args.models_dir, os.environ), providers=args.providers
     )
-    result = swapper.swap(args.source, args.target, output, options=options, progress=not args.quiet)
+    result = swapper.swap(
+        args.source,
+        args.target,
+        output,
+        options=options,
+        progress=not args.quiet,
+        fetcher=url_fetcher(options.limits),
+    )
     summary = {
         "output": str(result.path),
         "format": result.format,

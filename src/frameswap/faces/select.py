@@ -20,7 +20,11 @@ import numpy as np
 from frameswap.errors import FaceIndexError, NoFaceError, OptionsError
 from frameswap.faces.types import Face, sort_large_to_small
 
-_INDEX_ITEM = re.compile(r"[0-9]+")  # ASCII digits only: int() would also accept "+1", "1_0", "٣"
+_INDEX_ITEM = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() would also accept "+1", "1_0", "٣"
+# No picture has a thousand faces; the cap keeps a hostile list (40,000 items, an index of 5,000
+# digits) from costing anything: the text is refused by length before it is even split.
+MAX_INDEXES = 1000
+_MAX_INDEX_TEXT = MAX_INDEXES * 8
 
 
 def _count(n: int, what: str) -> str:
@@ -45,11 +49,15 @@ def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
     elif isinstance(text, str):
         if not text.strip():
             raise FaceIndexError(f"{what} is empty: give face indexes such as '0' or '0,2'")
+        if len(text) > _MAX_INDEX_TEXT:
+            raise FaceIndexError(f"{what} is {len(text)} characters long; at most {MAX_INDEXES} indexes")
         items = [part.strip() for part in text.split(",")]
     else:
         items = [str(v) for v in text]
         if not items:
             raise FaceIndexError(f"{what} is empty: give face indexes such as '0' or '0,2'")
+    if len(items) > MAX_INDEXES:
+        raise FaceIndexError(f"{what} lists {len(items)} indexes; at most {MAX_INDEXES}")
     out = []
     for item in items:
         if not _INDEX_ITEM.fullmatch(item):
@@ -57,10 +65,13 @@ def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
                 problem = f"{item} is negative (indexes start at 0, the largest face)"
             elif not item:
                 problem = "it has an empty item (a stray comma?)"
+            elif item.isascii() and item.isdigit():
+                problem = f"{item[:12]}... is over 6 digits (no picture has that many faces)"
             else:
-                problem = f"{item!r} is not a non-negative integer"
+                problem = f"{item[:40]!r} is not a non-negative integer"
+            shown = text if len(str(text)) <= 80 else f"{str(text)[:77]}..."
             raise FaceIndexError(
-                f"{what} {text!r} is not a comma-separated list of face indexes "
+                f"{what} {shown!r} is not a comma-separated list of face indexes "
                 f"such as '0' or '0,2': {problem}"
             )
         out.append(int(item))
@@ -71,9 +82,11 @@ def pair_indexes(input_idx: Sequence[int], source_idx: Sequence[int]) -> list[tu
     """(target index, source index) pairs: by position, or one source index onto every target face."""
     if not input_idx or not source_idx:
         raise FaceIndexError("input_faces_index and source_faces_index must each list at least one index")
-    if len(set(input_idx)) != len(input_idx):
-        dupes = sorted({i for i in input_idx if list(input_idx).count(i) > 1})
-        raise FaceIndexError(f"input_faces_index lists target face {dupes[0]} more than once")
+    seen: set[int] = set()
+    for i in input_idx:  # linear: a set, not list.count per item (quadratic on a long hostile list)
+        if i in seen:
+            raise FaceIndexError(f"input_faces_index lists target face {i} more than once")
+        seen.add(i)
     if len(source_idx) == 1:
         return [(t, source_idx[0]) for t in input_idx]
     if len(source_idx) != len(input_idx):
