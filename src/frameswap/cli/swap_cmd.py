@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from frameswap.cli.disclosure_args import add_disclosure_arguments, disclosure_options
 from frameswap.options import (
     AnalyzerName,
     EncodeOptions,
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="full face detection every N frames, faces followed in between (default %(default)s)")
     p.add_argument("--quality", type=int, default=80, help="output quality 0-100 (default 80)")
     p.add_argument("--batch-size", type=int, default=8, help="frames per processing batch (default 8)")
+    add_disclosure_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print a JSON summary with per-stage seconds")
     p.set_defaults(func=run)
@@ -79,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         tracker=TrackerOptions(detect_every=args.detect_every),
         encode=EncodeOptions(quality=args.quality),
         batch_size=args.batch_size,
+        disclosure=disclosure_options(args),
     )
     output = Path(args.output) if args.output else default_output(args.target)
     swapper = FaceSwapper(

@@ -30,13 +30,14 @@ from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import sort_large_to_small
-from frameswap.media import encode_bytes, format_for, open_media, write_media
+from frameswap.media import format_for, open_media
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
 from frameswap.pipeline.analysis import ClipAnalyzer, analyze_target, batched
 from frameswap.pipeline.stats import StageTimes
 from frameswap.pipeline.threads import Consumer, Prefetch
+from frameswap.provenance import Disclosure, Ingredient, ingredient_of
 
 Fetcher = Callable[[str], bytes]
 ProgressCallback = Callable[[int, int], None]
@@ -76,7 +77,7 @@ class _Selection:
     pairs: list[tuple[int, int]]
     prepared: dict[int, Any]  # source index → engine's prepared source
     source_count: int  # faces found in the source photo
-    source_path: Path | None = None  # the source file, when it is one (never to be overwritten)
+    source: Ingredient  # the source photo as read (its file is never to be overwritten)
     found: int = 0  # people indexed in the target
 
     def source_for_target(self) -> dict[int, Any]:
@@ -84,17 +85,17 @@ class _Selection:
 
 
 def analyze_source(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None):
-    """The source photo's first frame, its faces (large to small; NoFaceError when none) and its
-    file path when it is a file."""
+    """The source photo's first frame, its faces (large to small; NoFaceError when none) and the
+    photo itself (bytes or file, and format: provenance names it as an ingredient)."""
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
         first = next(iter(reader.frames()))
-        path = reader.path
+        photo = ingredient_of(reader.source, reader.info.format, "source photo")
     embed = getattr(models.engine, "needs_source_embedding", True)
     with models.analyzer_lock:
         faces = sort_large_to_small(models.analyzer.analyze([first.rgb], embed=embed)[0])
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
-    return first.rgb, faces, path
+    return first.rgb, faces, photo
 
 
 def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
@@ -102,14 +103,14 @@ def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetch
     targets = parse_indexes(options.input_faces_index, "input_faces_index")
     sources = parse_indexes(options.source_faces_index, "source_faces_index")
     pairs = pair_indexes(targets, sources)
-    source_rgb, source_faces, source_path = analyze_source(models, source, options, fetcher)
+    source_rgb, source_faces, photo = analyze_source(models, source, options, fetcher)
     for _, s in pairs:
         if s >= len(source_faces):
             raise out_of_range("source_faces_index", s, len(source_faces), "source")
     with models.engine_lock:
         used = {s for _, s in pairs}
         prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
-    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source_path=source_path)
+    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source=photo)
 
 
 def run_swap(
@@ -135,10 +136,12 @@ def run_swap(
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
         if destination is not None:
-            for path in (reader.path, selection.source_path):
+            for path in (reader.path, selection.source.source.path):
                 if same_file(destination, path):
                     raise OverwriteInputError(f"{destination}: refusing to overwrite an input file")
         fmt = format_for(destination, info, options.output_format)
+        disclosure = Disclosure.prepare(options.disclosure, fmt)
+        target_ingredient = ingredient_of(reader.source, info.format, "target")
         two_pass = options.reference_frame is not None
         total = info.frame_count * (2 if two_pass else 1)
         done = 0
@@ -151,10 +154,15 @@ def run_swap(
                 on_progress(done, total)
 
         def encode(frames: Iterator[Frame]) -> Path | bytes:
-            if destination is None:
-                return encode_bytes(frames, info, format=fmt, audio_from=reader, options=options.encode)
-            return write_media(
-                destination, frames, info, audio_from=reader, options=options.encode, format=fmt
+            return disclosure.write(
+                frames,
+                info,
+                fmt,
+                destination,
+                audio_from=reader,
+                options=options.encode,
+                target=target_ingredient,
+                source=selection.source,
             )
 
         writer = Consumer(encode, maxsize=QUEUE_FRAMES, on_wait_seconds=lambda s: stats.add("wait", s))
