@@ -178,3 +178,26 @@ def test_stored_results_expire_after_the_ttl():
         jobs.get(job.id, "o")
     assert jobs.stats()["stored_jobs"] == 0
     jobs.shutdown()
+
+
+def test_disclosure_settings_from_env_reach_every_request(tmp_path):
+    from frameswap.server.context import ServerContext
+    from frameswap.server.schemas import FaceSwapRequest
+
+    settings = ServerSettings.from_env({"FRAMESWAP_DISCLOSURE": "off", "FRAMESWAP_LABEL": " AI-edited "})
+    assert settings.disclosure is False and settings.label == "AI-edited"
+    ctx = ServerContext(settings=settings, swapper=None, jobs=None, fetcher=None)  # type: ignore[arg-type]
+    request = FaceSwapRequest(source_img="a", target_img="b", face_restore="none")
+    disclosure = ctx.options_for(request).disclosure
+    assert disclosure.machine_readable is False and disclosure.label == "AI-edited"
+    assert ServerSettings().disclosure_options().machine_readable  # on unless turned off
+    with pytest.raises(OptionsError, match="both"):
+        ServerSettings.from_env({"FRAMESWAP_C2PA_CERT": str(tmp_path / "chain.pem")})
+
+
+def test_serve_flags_override_the_disclosure_settings():
+    args = build_parser().parse_args(["serve", "--no-disclosure", "--label", "AI"])
+    assert args.disclosure is False and args.label == "AI"
+    unset = build_parser().parse_args(["serve"])
+    assert unset.disclosure is None  # so FRAMESWAP_DISCLOSURE is not overridden
+    assert build_parser().parse_args(["swap", "a.png", "b.gif"]).disclosure is True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from frameswap.errors import OptionsError
 from frameswap.media.fetch import UrlFetchPolicy
-from frameswap.options import MediaLimits, canonical_restorer
+from frameswap.options import DisclosureOptions, MediaLimits, canonical_restorer
 
 MiB = 1024 * 1024
 
@@ -65,6 +65,12 @@ class ServerSettings:
     max_redirects: int = 3
     default_face_restore: str = "codeformer-v0.1.0.pth"  # as hosted; used when a request omits it
     log_level: str = "info"
+    # AI disclosure on every output (see DisclosureOptions): the XMP statement (off only for research
+    # deployments), a visible label, and a C2PA manifest signed with this certificate and key
+    disclosure: bool = True
+    label: str | None = None
+    c2pa_cert: Path | None = None
+    c2pa_key: Path | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -86,6 +92,7 @@ class ServerSettings:
         if any(not key for key in self.api_keys):
             raise OptionsError("an API key must not be empty")
         canonical_restorer(self.default_face_restore)
+        self.disclosure_options()  # OptionsError for a lone certificate or key, or a bad label
 
     @property
     def auth_enabled(self) -> bool:
@@ -101,6 +108,14 @@ class ServerSettings:
             max_pixels_per_frame=self.max_pixels_per_frame,
             max_frames=self.max_frames,
             max_input_bytes=self.max_media_bytes,
+        )
+
+    def disclosure_options(self) -> DisclosureOptions:
+        return DisclosureOptions(
+            machine_readable=self.disclosure,
+            label=self.label,
+            c2pa_cert=self.c2pa_cert,
+            c2pa_key=self.c2pa_key,
         )
 
     def fetch_policy(self) -> UrlFetchPolicy:
@@ -122,7 +137,8 @@ class ServerSettings:
         FRAMESWAP_HOST, _PORT, _API_KEYS (comma-separated), _API_KEYS_FILE, _MODELS_DIR, _ENGINE,
         _WORKERS, _QUEUE_SIZE, _MAX_BODY_BYTES, _MAX_MEDIA_BYTES, _MAX_PIXELS_PER_FRAME, _MAX_FRAMES,
         _JOB_TIMEOUT_S, _RESULT_TTL_S, _MAX_STORED_JOBS, _ALLOW_LOOPBACK_URLS (1/true/yes),
-        _FETCH_TIMEOUT_S, _MAX_REDIRECTS, _DEFAULT_FACE_RESTORE, _LOG_LEVEL.
+        _FETCH_TIMEOUT_S, _MAX_REDIRECTS, _DEFAULT_FACE_RESTORE, _LOG_LEVEL, _DISCLOSURE (0/false/no/off:
+        no XMP statement), _LABEL, _C2PA_CERT, _C2PA_KEY.
         """
 
         def get(name: str) -> str | None:
@@ -144,7 +160,9 @@ class ServerSettings:
         if (keys_file := get("API_KEYS_FILE")) is not None:
             keys += read_keys_file(keys_file)
         loopback = get("ALLOW_LOOPBACK_URLS")
+        disclosure = get("DISCLOSURE")
         models_dir = get("MODELS_DIR")
+        cert, key = get("C2PA_CERT"), get("C2PA_KEY")
         return cls().with_changes(
             host=get("HOST"),
             port=number("PORT", int),
@@ -165,4 +183,8 @@ class ServerSettings:
             max_redirects=number("MAX_REDIRECTS", int),
             default_face_restore=get("DEFAULT_FACE_RESTORE"),
             log_level=get("LOG_LEVEL"),
+            disclosure=None if disclosure is None else disclosure.lower() not in ("0", "false", "no", "off"),
+            label=get("LABEL"),
+            c2pa_cert=Path(cert).expanduser() if cert else None,
+            c2pa_key=Path(key).expanduser() if key else None,
         )
