@@ -153,7 +153,7 @@ def _read_manifest(data: bytes, mime: str) -> tuple[dict, dict]:
 @pytest.mark.parametrize(
     ("suffix", "mime"),
     [(".gif", "image/gif"), (".png", "image/png"), (".jpg", "image/jpeg"), (".webp", "image/webp"),
-     (".mp4", "video/mp4")],
+     (".mp4", "video/mp4"), (".mov", "video/quicktime"), (".avi", "video/x-msvideo")],
 )
 def test_signed_outputs_validate_with_c2pa_reader(tmp_path, exiftool, c2pa_chain, source, gif_target,
                                                   suffix, mime):
