@@ -94,3 +94,26 @@ def test_the_packet_escapes_what_it_is_given():
     end = statement_text.index(b"</x:xmpmeta>") + len(b"</x:xmpmeta>")
     statement = parse_statement(statement_text[start:end])
     assert statement is not None and statement.creator_tool == 'tool "<1>" & co'
+
+
+def test_other_tools_element_and_resource_forms_are_read(tmp_path):
+    """Photoshop and generators write properties as elements (text or rdf:resource), not attributes."""
+    from frameswap.provenance.xmp import parse_statement
+
+    element = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"'
+        b' xmlns:xmp="http://ns.adobe.com/xap/1.0/"><xmp:CreatorTool>Some Editor 2</xmp:CreatorTool>'
+        b'<Iptc4xmpExt:DigitalSourceType rdf:resource="http://cv.iptc.org/newscodes/digitalsourcetype/'
+        b'trainedAlgorithmicMedia"/></rdf:Description></rdf:RDF></x:xmpmeta>'
+    )
+    statement = parse_statement(element)
+    assert statement is not None and statement.creator_tool == "Some Editor 2"
+    assert statement.digital_source_type.endswith("/trainedAlgorithmicMedia") and statement.ai_altered
+    # found in a file among junk and a broken opening, by scanning
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"\x00" * 100 + b"<x:xmpmeta broken" + b"\xff" * 50 + element + b"\x00" * 10)
+    assert read_statement(path) == statement
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"<x:xmpmeta " * 10_000)  # openings without an end: looked at a bounded number
+    assert read_statement(junk) is None

@@ -40,6 +40,7 @@ _HEADER = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _TRAILER = '\n<?xpacket end="w"?>'
 _OPEN, _CLOSE = b"<x:xmpmeta", b"</x:xmpmeta>"
 _MAX_PACKET = 1 << 20  # a packet longer than this is not one we look into
+_MAX_CANDIDATES = 64  # "<x:xmpmeta" openings examined per file: a crafted file cannot make info slow
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def read_statement(path: Path) -> XmpStatement | None:
 
 
 def find_packets(path: Path) -> list[bytes]:
-    """Every ``x:xmpmeta`` element in the file, in file order (bytes, at most 1 MiB each)."""
+    """The ``x:xmpmeta`` elements in the file, in file order (at most 1 MiB each, and only among the
+    first 64 openings)."""
     packets: list[bytes] = []
     with path.open("rb") as fh:
         try:
@@ -121,11 +123,15 @@ def find_packets(path: Path) -> list[bytes]:
             return packets
         with view:
             pos = 0
-            while (start := view.find(_OPEN, pos)) >= 0:
+            for _ in range(_MAX_CANDIDATES):
+                start = view.find(_OPEN, pos)
+                if start < 0:
+                    break
                 end = view.find(_CLOSE, start, start + _MAX_PACKET)
                 if end < 0:
                     pos = start + len(_OPEN)
                     continue
+                start = view.rfind(_OPEN, start, end)  # no nesting: skip stray openings before the real one
                 pos = end + len(_CLOSE)
                 packets.append(view[start:pos])
     return packets
