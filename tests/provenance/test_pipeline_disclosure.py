@@ -217,3 +217,10 @@ def test_signing_problems_are_refused_before_any_work(tmp_path, c2pa_chain, sour
     with pytest.raises(OptionsError, match="cannot read"):
         swap(source, gif_target, tmp_path / "out.gif", c2pa_cert=tmp_path / "missing.pem", c2pa_key=key)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip.gif", "me.png", "other.key"])
+
+
+def test_cli_refuses_signing_without_disclosure(tmp_path, capsys, source, gif_target):
+    code = main(["swap", str(source), str(gif_target), "-o", str(tmp_path / "out.gif"), "--no-disclosure",
+                 "--c2pa-cert", "chain.pem", "--c2pa-key", "signer.key"])
+    assert code == 2 and "no-disclosure" in capsys.readouterr().err
+    assert not (tmp_path / "out.gif").exists()

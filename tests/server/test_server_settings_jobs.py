@@ -201,3 +201,14 @@ def test_serve_flags_override_the_disclosure_settings():
     unset = build_parser().parse_args(["serve"])
     assert unset.disclosure is None  # so FRAMESWAP_DISCLOSURE is not overridden
     assert build_parser().parse_args(["swap", "a.png", "b.gif"]).disclosure is True
+
+
+def test_a_bad_c2pa_certificate_stops_the_server_at_start(tmp_path):
+    pytest.importorskip("c2pa")
+    from frameswap.server.app import create_app
+
+    cert, key = tmp_path / "chain.pem", tmp_path / "signer.key"
+    cert.write_text("not a certificate")
+    key.write_text("not a key")
+    with pytest.raises(OptionsError, match=r"chain\.pem"):
+        create_app(ServerSettings(c2pa_cert=cert, c2pa_key=key), swapper=object())  # type: ignore[arg-type]
