@@ -60,6 +60,7 @@ class ServerContext:
             else self.settings.default_face_restore,
             engine=self.settings.engine,  # type: ignore[arg-type]
             limits=self.settings.media_limits(),
+            disclosure=self.settings.disclosure_options(),
         )
 
     def work_for(self, request: FaceSwapRequest, options: SwapOptions) -> Callable[[Job], JobOutcome]:
