@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frameswap import __version__
@@ -21,6 +22,7 @@ from frameswap.server.errors import BodyTooLargeError, error_response, install_e
 from frameswap.server.jobs import JobManager
 from frameswap.server.routes import router
 from frameswap.server.settings import ServerSettings
+from frameswap.server.web import install_web
 
 log = logging.getLogger("frameswap.server")
 
@@ -114,15 +116,18 @@ def create_app(
         log.info("frameswap server stopping: letting running swaps finish")
         jobs.shutdown(wait=True)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served from the installed package
         title="frameswap",
         version=__version__,
         description="Self-hosted drop-in for the hosted Faceswap V2 API: pictures, animated GIFs and videos.",
         lifespan=lifespan,
+        static_url="/docs-assets",
+        swagger_ui_parameters={"validatorUrl": None},  # else Swagger UI calls validator.swagger.io
     )
     app.state.settings = settings
     app.state.frameswap = ctx
     install_error_handlers(app)
     app.include_router(router)
+    install_web(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -23,6 +23,8 @@ class Swapper(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
+    def faces(self, target: Any, options: Any = None, **kwargs: Any) -> Any: ...
+
 
 @dataclass(frozen=True)
 class ServerContext:
@@ -44,7 +46,7 @@ class ServerContext:
             face_restore=request.face_restore
             if request.face_restore is not None
             else self.settings.default_face_restore,
-            engine=self.settings.engine,  # type: ignore[arg-type]
+            engine=request.engine or self.settings.engine,  # type: ignore[arg-type]
             limits=self.settings.media_limits(),
         )
 
