@@ -419,6 +419,7 @@ async function measureAnimation(blob) {
   try {
     if (!(await ImageDecoder.isTypeSupported(blob.type))) return null;
     const decoder = new ImageDecoder({ data: await blob.arrayBuffer(), type: blob.type });
+    await decoder.tracks.ready;
     await decoder.completed;
     const track = decoder.tracks.selectedTrack;
     let micros = 0;
