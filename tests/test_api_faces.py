@@ -10,7 +10,6 @@ so dlib: the listing must be dlib's, not the SCRFD one a bare "insightface when 
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -22,27 +21,20 @@ from frameswap.errors import FaceIndexError
 from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.types import sort_large_to_small
 from frameswap.options import SwapOptions
-from frameswap.testing.synthetic_detection import build_det_10g, build_w600k_r50, paint_face
-from frameswap.testing.synthetic_swap import build_inswapper
+from frameswap.testing.synthetic_detection import paint_face
+from frameswap.testing.synthetic_swap import build_models_dir
 
 BLOBS = ((520, 100, 32), (540, 380, 16))  # centre x, centre y, stride (32: the larger box)
 
 
 @pytest.fixture(scope="module")
 def buffalo_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("buffalo")
-    build_det_10g(directory / "det_10g.onnx")
-    build_w600k_r50(directory / "w600k_r50.onnx")
-    return directory
+    return build_models_dir(tmp_path_factory.mktemp("buffalo"), inswapper=False)
 
 
 @pytest.fixture(scope="module")
-def full_dir(buffalo_dir, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("buffalo-and-inswapper")
-    for name in ("det_10g.onnx", "w600k_r50.onnx"):
-        shutil.copy(buffalo_dir / name, directory / name)
-    build_inswapper(directory / "inswapper_128.onnx", batch="static")
-    return directory
+def full_dir(tmp_path_factory):
+    return build_models_dir(tmp_path_factory.mktemp("buffalo-and-inswapper"))
 
 
 @pytest.fixture(scope="module")

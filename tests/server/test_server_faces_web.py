@@ -16,17 +16,13 @@ from srvkit import b64, png_bytes
 
 from frameswap.api import FaceSwapper
 from frameswap.cli import main
-from frameswap.testing.synthetic_detection import build_det_10g, build_w600k_r50, paint_face
-from frameswap.testing.synthetic_swap import build_inswapper
+from frameswap.testing.synthetic_detection import paint_face
+from frameswap.testing.synthetic_swap import build_models_dir
 
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("synthetic-models")
-    build_det_10g(directory / "det_10g.onnx")
-    build_w600k_r50(directory / "w600k_r50.onnx")
-    build_inswapper(directory / "inswapper_128.onnx", batch="static")
-    return directory
+    return build_models_dir(tmp_path_factory.mktemp("synthetic-models"))
 
 
 def _scene(blobs) -> np.ndarray:

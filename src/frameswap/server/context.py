@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from frameswap.faces.select import pair_indexes, parse_indexes
 from frameswap.media.fetch import UrlFetcher
@@ -15,6 +16,9 @@ from frameswap.server.jobs import Job, JobManager, JobOutcome
 from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
 
+if TYPE_CHECKING:
+    from frameswap.pipeline.listing import FaceListing, Role
+
 
 class Swapper(Protocol):
     """The part of :class:`frameswap.api.FaceSwapper` the server uses (a fake fits in tests)."""
@@ -23,7 +27,15 @@ class Swapper(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
-    def faces(self, target: Any, options: Any = None, **kwargs: Any) -> Any: ...
+    def faces(
+        self,
+        target: Any,
+        options: SwapOptions | None = None,
+        *,
+        role: Role = "target",
+        fetcher: Callable[[str], bytes] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FaceListing: ...
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ scale), and a crop of every person who first appears after it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
@@ -26,15 +25,17 @@ from fastapi import APIRouter, Response
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from frameswap.errors import CancelledError
 from frameswap.faces.preview import crop_face
 from frameswap.options import EngineName, SwapOptions, TrackerOptions, choices
-from frameswap.pipeline.listing import FaceListing, listing_frames
 from frameswap.server.context import ServerContext
 from frameswap.server.errors import error_response
 from frameswap.server.inputs import decode_image_field
 from frameswap.server.jobs import Job, JobOutcome
 from frameswap.server.routes import _ERRORS, Ctx, Owner
+from frameswap.server.waiting import job_outcome
+
+if TYPE_CHECKING:
+    from frameswap.pipeline.listing import FaceListing
 
 router = APIRouter()
 
@@ -107,6 +108,9 @@ def _jpeg_data_uri(rgb: np.ndarray, long_side: int) -> str:
 
 
 def _images(media: bytes, listing: FaceListing, options: SwapOptions) -> dict[str, Any]:
+    # imported here, as the swapper is: the server module loads no pipeline (dlib, ONNX) until used
+    from frameswap.pipeline.listing import listing_frames
+
     frames = listing_frames(media, listing, options)
     crops = {
         str(f.index): _jpeg_data_uri(crop_face(frames[f.first_frame], f.box), CROP_SIDE)
@@ -154,10 +158,7 @@ async def faces(body: FacesRequest, ctx: Ctx, owner: Owner) -> Any:
     options = _options(ctx, body)
     job = ctx.jobs.submit(_work(ctx, body, options), owner=owner)
     try:
-        outcome = await asyncio.shield(asyncio.wrap_future(job.future))
-    except asyncio.CancelledError:  # the client went away: stop the analysis, free the worker
-        ctx.jobs.cancel(job, CancelledError("the client disconnected"))
-        raise
+        outcome = await job_outcome(ctx.jobs, job)
     except Exception as exc:
         return error_response(exc)
     return Response(content=outcome.data, media_type="application/json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Annotated, Any
 
@@ -11,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from frameswap import __version__
-from frameswap.errors import CancelledError
 from frameswap.server.auth import require_api_key
 from frameswap.server.context import ServerContext
 from frameswap.server.errors import error_payload, error_response
@@ -25,6 +23,7 @@ from frameswap.server.schemas import (
     JobProgress,
     JobState,
 )
+from frameswap.server.waiting import job_outcome
 
 router = APIRouter()
 
@@ -84,10 +83,7 @@ async def faceswap_v1(body: FaceSwapRequest, ctx: Ctx, owner: Owner) -> Response
     options = ctx.options_for(body)
     job = ctx.jobs.submit(ctx.work_for(body, options), owner=owner)
     try:
-        outcome = await asyncio.shield(asyncio.wrap_future(job.future))
-    except asyncio.CancelledError:  # the client went away: stop the swap, free the worker
-        ctx.jobs.cancel(job, CancelledError("the client disconnected"))
-        raise
+        outcome = await job_outcome(ctx.jobs, job)
     except Exception as exc:
         return error_response(exc)
     headers = {"X-Frame-Count": str(outcome.frame_count)}
