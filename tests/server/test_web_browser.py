@@ -8,6 +8,7 @@ classic engine on the sample GIF. Screenshots of each step go to the test's temp
 
 from __future__ import annotations
 
+import base64
 import shutil
 import threading
 import time
@@ -153,6 +154,25 @@ def assert_only_this_origin(driver, server) -> None:
     assert foreign == []
 
 
+def drop_file(driver, role: str, path: Path) -> None:
+    """Drop a file on a drop zone, as a drag from the desktop would (WebDriver cannot drag files
+    from outside the page, so the drop event is dispatched with a real File in its DataTransfer)."""
+    driver.execute_script(
+        """
+        const [role, data] = arguments;
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg" }));
+        const zone = document.querySelector(`.drop[data-role=${role}]`);
+        for (const type of ["dragover", "drop"]) {
+          zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }
+        """,
+        role,
+        base64.b64encode(path.read_bytes()).decode("ascii"),
+    )
+
+
 def wait_for_download(directory: Path, name: str) -> Path:
     path = directory / name
     deadline = time.monotonic() + 60
@@ -212,12 +232,14 @@ def test_pick_click_swap_download(serve, browser, swapper, samples):
     assert_only_this_origin(browser, server)
 
 
-def test_keyboard_and_a_narrow_screen(serve, browser, swapper, samples):
+def test_drop_keyboard_and_a_narrow_screen(serve, browser, swapper, samples):
     server = serve(swapper)
     browser.set_window_size(360, 800)
     browser.get(server.url + "/")
-    browser.find_element(By.ID, "target-file").send_keys(str(samples.source))  # a still: quick to list
+    drop_file(browser, "target", samples.source)  # a still: quick to list
     wait(browser, lambda d: len(faces_in(d, "target")) == 1)
+    picked = browser.execute_script("return document.getElementById('target-file').files[0].name")
+    assert picked == "dropped.jpg"
     browser.shot("05-narrow")
     # readable at 360 px: nothing wider than the viewport (no sideways scrolling)
     width, scroll_width = browser.execute_script(
@@ -284,7 +306,5 @@ def test_docs_list_the_swap_operation_offline(serve, browser, swapper):
 
 
 def _data_uri(path: Path, content_type: str) -> str:
-    import base64
-
     return f"data:{content_type};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 

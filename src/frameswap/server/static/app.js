@@ -511,7 +511,9 @@ function wireDrop(zone) {
     event.preventDefault();
     zone.classList.remove("over");
     const file = event.dataTransfer.files[0];
-    if (file) useFile(role, file).catch(showError);
+    if (!file) return;
+    $(`${role}-file`).files = event.dataTransfer.files; // the picker names the dropped file too
+    useFile(role, file).catch(showError);
   });
 }
 
