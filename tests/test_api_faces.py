@@ -27,6 +27,12 @@ from frameswap.testing.synthetic_swap import build_models_dir
 BLOBS = ((520, 100, 32), (540, 380, 16))  # centre x, centre y, stride (32: the larger box)
 
 
+@pytest.fixture(autouse=True)
+def no_user_models(tmp_path, monkeypatch):
+    """The store also looks in ~/.insightface; an empty home keeps the user's files out of these tests."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 @pytest.fixture(scope="module")
 def buffalo_dir(tmp_path_factory):
     return build_models_dir(tmp_path_factory.mktemp("buffalo"), inswapper=False)

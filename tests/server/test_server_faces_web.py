@@ -20,6 +20,12 @@ from frameswap.testing.synthetic_detection import paint_face
 from frameswap.testing.synthetic_swap import build_models_dir
 
 
+@pytest.fixture(autouse=True)
+def no_user_models(tmp_path, monkeypatch):
+    """The store also looks in ~/.insightface; an empty home keeps the user's files out of these tests."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
     return build_models_dir(tmp_path_factory.mktemp("synthetic-models"))
@@ -152,3 +158,17 @@ def test_no_page_references_another_host(make_client, path):
     for url in refs:  # and everything it loads is really served here
         if not url.startswith("#"):
             assert client.get(url).status_code == 200, url
+
+
+def test_info_lists_what_is_installed(make_client, tmp_path):
+    from frameswap.testing.synthetic_swap import build_gfpgan
+
+    bare = make_client(swapper=FaceSwapper(models_dir=tmp_path / "none")).get("/v1/info").json()["swapper"]
+    assert (bare["installed_engines"], bare["installed_restorers"]) == (["classic"], [])
+    folder = tmp_path / "full"
+    folder.mkdir()
+    build_models_dir(folder)
+    build_gfpgan(folder / "gfpgan_1.4.onnx")
+    full = make_client(swapper=FaceSwapper(models_dir=folder)).get("/v1/info").json()["swapper"]
+    assert full["installed_engines"] == ["inswapper", "classic"]
+    assert full["installed_restorers"] == ["gfpgan-1.4"]
