@@ -305,7 +305,7 @@ function fieldEdited(role, field) {
   // typing in the request field selects the matching buttons (the field keeps what was typed)
   const parsed = parseIndexes(field.value);
   if (parsed) {
-    state.order[role] = parsed.length === 1 && parsed[0] === 0 && !state.order[role].length ? [] : parsed;
+    state.order[role] = parsed;
     renderPressed();
   }
 }
