@@ -10,6 +10,7 @@ so dlib: the listing must be dlib's, not the SCRFD one a bare "insightface when 
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -17,10 +18,11 @@ from PIL import Image
 
 from frameswap.api import FaceSwapper
 from frameswap.cli import main
-from frameswap.errors import FaceIndexError
+from frameswap.errors import CancelledError, FaceIndexError
 from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.types import sort_large_to_small
 from frameswap.options import SwapOptions
+from frameswap.pipeline.listing import listing_frames
 from frameswap.testing.synthetic_detection import paint_face
 from frameswap.testing.synthetic_swap import build_models_dir
 
@@ -124,3 +126,13 @@ def test_a_source_is_listed_from_its_first_frame_like_source_faces_index(full_di
     as_source = swapper.faces(path, role="source")
     assert len(as_target.faces) == 2 and as_target.animated
     assert len(as_source.faces) == 1 and not as_source.animated
+    # the frames to show it: frame 0 (the reference) and frame 1, where the newcomer is first seen
+    newcomer = as_target.faces[1]
+    assert not newcomer.at_reference
+    frames = listing_frames(path, as_target, SwapOptions())
+    assert sorted(frames) == [0, newcomer.first_frame]
+    assert frames[newcomer.first_frame][120, 248, 1] == 255  # the newcomer's green blob
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(CancelledError):
+        listing_frames(path, as_target, SwapOptions(), cancel=stop)

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from frameswap.errors import NoFaceError
+from frameswap.errors import CancelledError, NoFaceError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.select import IdentityIndex, IndexedFace
 from frameswap.media import open_media
@@ -130,14 +130,20 @@ def list_faces(
 
 
 def listing_frames(
-    media: Source, listing: FaceListing, options: SwapOptions, fetcher: Fetcher | None = None
+    media: Source,
+    listing: FaceListing,
+    options: SwapOptions,
+    fetcher: Fetcher | None = None,
+    cancel: threading.Event | None = None,
 ) -> dict[int, np.ndarray]:
     """The RGB frames needed to show a listing: its reference frame and the first frame of every
-    person who is not in it, decoded again (stopping at the last one needed)."""
+    person who is not in it, decoded again (stopping at the last one needed, or at ``cancel``)."""
     wanted = {listing.reference_frame} | {f.first_frame for f in listing.faces if not f.at_reference}
     images: dict[int, np.ndarray] = {}
     with open_media(media, limits=options.limits, fetcher=fetcher, name=listing.role) as reader:
         for i, frame in enumerate(reader.frames()):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("the listing was cancelled")
             if i in wanted:
                 images[i] = frame.rgb
             if i >= max(wanted):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
@@ -107,11 +108,13 @@ def _jpeg_data_uri(rgb: np.ndarray, long_side: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _images(media: bytes, listing: FaceListing, options: SwapOptions) -> dict[str, Any]:
+def _images(
+    media: bytes, listing: FaceListing, options: SwapOptions, cancel: threading.Event
+) -> dict[str, Any]:
     # imported here, as the swapper is: the server module loads no pipeline (dlib, ONNX) until used
     from frameswap.pipeline.listing import listing_frames
 
-    frames = listing_frames(media, listing, options)
+    frames = listing_frames(media, listing, options, cancel=cancel)
     crops = {
         str(f.index): _jpeg_data_uri(crop_face(frames[f.first_frame], f.box), CROP_SIDE)
         for f in listing.faces
@@ -138,7 +141,7 @@ def _work(ctx: ServerContext, body: FacesRequest, options: SwapOptions):
         listing = ctx.swapper.faces(media, options, role=body.role, fetcher=ctx.fetcher, cancel=job.cancel)
         report = listing.to_json(None)
         if body.images:
-            report["images"] = _images(media, listing, options)
+            report["images"] = _images(media, listing, options, job.cancel)
         return JobOutcome(
             data=json.dumps(report).encode("utf-8"),
             content_type="application/json",
