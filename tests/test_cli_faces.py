@@ -128,7 +128,7 @@ def test_real_dlib_analyzer_on_the_astronaut(tmp_path, capsys):
     skimage = pytest.importorskip("skimage.data")
     path = tmp_path / "astronaut.png"
     Image.fromarray(skimage.astronaut()).save(path)
-    assert main(["faces", str(path), "--json", "--analyzer", "dlib"]) == 0
+    assert main(["faces", str(path), "--json", "--engine", "classic"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["analyzer"] == "dlib" and len(report["faces"]) == 1
     x1, y1, x2, y2 = report["faces"][0]["box"]

@@ -1,7 +1,8 @@
 """The Python API: ``swap()`` for one call, ``FaceSwapper`` to keep models loaded across calls.
 
-The CLI and the HTTP server are thin fronts over ``FaceSwapper.swap``; ``FaceSwapper.swap_frames``
-is the same pipeline for frames a caller already holds as arrays (imageio, a camera, a renderer).
+The CLI and the HTTP server are thin fronts over ``FaceSwapper.swap`` and ``FaceSwapper.faces``;
+``FaceSwapper.swap_frames`` is the same pipeline for frames a caller already holds as arrays
+(imageio, a camera, a renderer).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from frameswap import factory
 from frameswap.options import AnalyzerName, EngineName, ProviderName, SwapOptions, canonical_restorer
 from frameswap.pipeline import Models, SwapResult, run_swap
+from frameswap.pipeline.listing import FaceListing, Role, list_faces
 from frameswap.pipeline.run import swap_frames as run_swap_frames
 
 Source = str | Path | bytes | Any
@@ -49,7 +51,8 @@ class FaceSwapper:
         self._analyzer_lock = threading.Lock()
         self._engine_lock = threading.Lock()
         self._store: Any = None
-        self._pairs: dict[str, tuple[Any, Any]] = {}  # engine name → (analyzer, engine)
+        self._analyzers: dict[str, Any] = {}  # analyzer name → loaded analyzer
+        self._engines: dict[str, Any] = {}  # engine name → loaded engine
         self._restorers: dict[tuple[str, float, float], Any] = {}
 
     @property
@@ -60,18 +63,37 @@ class FaceSwapper:
                 self._store = factory.open_store(self.models_dir)
             return self._store
 
-    def _models(self, options: SwapOptions) -> Models:
+    def _resolve(self, options: SwapOptions) -> tuple[str, str]:
+        """The engine and analyzer names a swap with ``options`` uses (``auto`` resolved)."""
         store = self.store
         engine_name = factory.resolve_engine(options.engine, store)
-        analyzer_name = factory.resolve_analyzer(options.analyzer, engine_name, store)
+        return engine_name, factory.resolve_analyzer(options.analyzer, engine_name, store)
+
+    def _analyzer(self, engine_name: str, analyzer_name: str) -> Any:
+        """The loaded analyzer by name (loaded once, shared by every engine that uses it)."""
+        store = self.store
         with self._load_lock:
-            if engine_name not in self._pairs:
-                analyzer = factory.create_analyzer(
-                    analyzer_name, store=store, providers=self.providers, engine=engine_name
+            if analyzer_name not in self._analyzers:
+                self._analyzers[analyzer_name] = factory.create_analyzer(
+                    analyzer_name,  # type: ignore[arg-type]
+                    store=store,
+                    providers=self.providers,
+                    engine=engine_name,  # type: ignore[arg-type]
                 )
-                engine = factory.create_engine(engine_name, store=store, providers=self.providers)
-                self._pairs[engine_name] = (analyzer, engine)
-            analyzer, engine = self._pairs[engine_name]
+            return self._analyzers[analyzer_name]
+
+    def _models(self, options: SwapOptions) -> Models:
+        engine_name, analyzer_name = self._resolve(options)
+        analyzer = self._analyzer(engine_name, analyzer_name)
+        store = self.store
+        with self._load_lock:
+            if engine_name not in self._engines:
+                self._engines[engine_name] = factory.create_engine(
+                    engine_name,  # type: ignore[arg-type]
+                    store=store,
+                    providers=self.providers,
+                )
+            engine = self._engines[engine_name]
             restorer = None
             kind = canonical_restorer(options.face_restore)
             if kind != "none":
@@ -93,6 +115,40 @@ class FaceSwapper:
             engine_lock=self._engine_lock,
         )
 
+    def _default_options(self) -> SwapOptions:
+        return SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)  # type: ignore[arg-type]
+
+    def faces(
+        self,
+        target: Source,
+        options: SwapOptions | None = None,
+        *,
+        role: Role = "target",
+        fetcher: Callable[[str], bytes] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FaceListing:
+        """The faces of ``target`` with the indexes ``swap(..., target, options=options)`` uses.
+
+        The analyzer is resolved exactly as :meth:`swap` resolves it (``auto``: the one the engine
+        needs), and an animation is tracked with the same tracker options, so index i here is
+        index i there. ``role="source"`` lists a source photo's faces instead (its first frame, as
+        ``source_faces_index`` counts them). No engine is loaded.
+        """
+        options = options or self._default_options()
+        engine_name, analyzer_name = self._resolve(options)
+        analyzer = self._analyzer(engine_name, analyzer_name)
+        return list_faces(
+            target,
+            analyzer,
+            options,
+            analyzer_name=analyzer_name,
+            engine_name=engine_name,
+            role=role,
+            fetcher=fetcher,
+            model_lock=self._analyzer_lock,
+            cancel=cancel,
+        )
+
     def swap(
         self,
         source: Source,
@@ -111,7 +167,7 @@ class FaceSwapper:
         URI, or an http(s) URL (with a ``fetcher``). Returns the written path, or the encoded bytes
         when ``output`` is None. Timing, loop count and audio of the target are kept.
         """
-        options = options or SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
+        options = options or self._default_options()
         models = self._models(options)
         destination = Path(output) if output is not None else None
         return run_swap(
@@ -144,7 +200,7 @@ class FaceSwapper:
         the indexes are checked at the call; an index that never names anyone raises at the end.
         With ``options.reference_frame`` the frames are read twice, so pass a list.
         """
-        options = options or SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
+        options = options or self._default_options()
         return run_swap_frames(self._models(options), source, frames, options, fetcher=fetcher)
 
     def describe(self) -> dict[str, object]:
@@ -152,9 +208,12 @@ class FaceSwapper:
         store = self.store
         return {
             "engine": factory.resolve_engine(self.default_engine, store),  # type: ignore[arg-type]
-            "loaded_engines": sorted(self._pairs),
+            "loaded_engines": sorted(self._engines),
             "loaded_restorers": sorted({k[0] for k in self._restorers}),
             "providers": list(self.providers),
+            # what a request can choose on this server (the page at / lists only these)
+            "installed_engines": factory.installed_engines(store),
+            "installed_restorers": factory.installed_restorers(store),
         }
 
 

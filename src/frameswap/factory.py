@@ -14,7 +14,14 @@ from typing import Any, Literal
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.models.session import SessionOptions
-from frameswap.options import AnalyzerName, EngineName, ProviderName, canonical_restorer
+from frameswap.options import (
+    AnalyzerName,
+    CanonicalRestorer,
+    EngineName,
+    ProviderName,
+    canonical_restorer,
+    choices,
+)
 
 ConcreteEngine = Literal["inswapper", "classic"]
 ENGINE_ANALYZER: dict[str, str] = {"inswapper": "insightface", "classic": "dlib"}
@@ -32,6 +39,17 @@ def open_store(models_dir: Path | None):
 def insightface_available(store) -> bool:
     """Whether the insightface analyzer's files are present."""
     return all(store.has(name) for name in INSIGHTFACE_FILES)
+
+
+def installed_engines(store) -> list[str]:
+    """The engines whose files are present: classic always (its models ship in packages)."""
+    return ["inswapper", "classic"] if resolve_engine("auto", store) == "inswapper" else ["classic"]
+
+
+def installed_restorers(store) -> list[str]:
+    """The restorers (short names) whose model files are present, besides ``none``."""
+    kinds = [k for k in choices(CanonicalRestorer) if k != "none"]
+    return [k for k in kinds if store is not None and store.has(k)]
 
 
 def resolve_engine(name: EngineName, store) -> ConcreteEngine:

@@ -4,6 +4,9 @@ For a picture, index i is the i-th largest face. For an animation or video, face
 through every frame and index i is the i-th largest face of the reference frame (the first frame
 with a face unless ``--reference-frame`` names one); people who first appear later get the next
 indexes in order of appearance. ``--json`` prints the contract other tools read.
+
+The analyzer is resolved as ``frameswap swap`` resolves it (the one the engine needs), so the
+indexes listed here are the ones ``swap`` uses with the same --engine/--analyzer.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from frameswap.errors import NoFaceError
-from frameswap.options import AnalyzerName, SwapOptions, TrackerOptions, choices
+from frameswap.options import AnalyzerName, EngineName, SwapOptions, TrackerOptions, choices
 
 DEFAULTS = SwapOptions()  # the one place defaults live
+if TYPE_CHECKING:
+    from frameswap.pipeline.listing import FaceListing
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="picture, animated GIF/APNG/WebP or video")
     p.add_argument("--json", action="store_true", help="print JSON (the contract other tools read)")
     p.add_argument("--preview", metavar="OUT.png", help="write an image with each face boxed and numbered")
-    p.add_argument("--analyzer", choices=choices(AnalyzerName), default=DEFAULTS.analyzer,
-                   help="face analyzer (default %(default)s)")
+    p.add_argument(
+        "--engine",
+        choices=choices(EngineName),
+        default=SwapOptions().engine,
+        help="the swap engine whose indexes to list: auto resolves as `swap` does, and the engine "
+        "decides the analyzer (inswapper: insightface, classic: dlib) (default %(default)s)",
+    )
+    p.add_argument(
+        "--analyzer",
+        choices=choices(AnalyzerName),
+        default=SwapOptions().analyzer,
+        help="face analyzer; auto: the one the engine needs (default %(default)s)",
+    )
     p.add_argument("--models-dir", type=Path, default=None, help="where model files live")
     p.add_argument(
         "--reference-frame", type=int, default=None, metavar="N", help="frame whose faces define the indexes"
@@ -48,84 +62,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _frames(path: str):
-    """An iterator of the RGB frames of an input; the reader is closed when the iterator ends."""
-    from frameswap.media import open_media
-
-    with open_media(path) as reader:
-        for frame in reader.frames():
-            yield frame.rgb
-
-
 def run(args: argparse.Namespace) -> int:
-    from frameswap.faces.select import IdentityIndex
-    from frameswap.factory import create_analyzer
-    from frameswap.media import open_media
+    from frameswap.api import FaceSwapper
     from frameswap.models.store import resolve_models_dir
-    from frameswap.pipeline.analysis import analyze_target
 
     models_dir = resolve_models_dir(args.models_dir and str(args.models_dir), os.environ)
-    analyzer = create_analyzer(args.analyzer, models_dir=models_dir, providers=("auto",))
-    with open_media(args.path) as reader:
-        info = reader.info
-        animated = info.kind != "image" and info.frame_count != 1
-        if animated:
-            # the very pass `frameswap swap` runs, so both give the same indexes
-            options = TrackerOptions(detect_every=args.detect_every)
-            tracked = analyze_target(reader.frames(), analyzer, tracker_options=options,
-                                     batch_size=DEFAULTS.batch_size).faces
-        else:
-            tracked = [analyzer.analyze([next(iter(reader.frames())).rgb])[0]]
-    try:
-        if animated:
-            index = IdentityIndex.from_tracks(tracked, args.reference_frame)
-        else:
-            index, tracked[0] = IdentityIndex.from_image(tracked[0])
-    except NoFaceError:
-        if args.reference_frame is not None:
-            raise
-        index = None  # nothing found: an empty listing, not an error
-    reference = index.reference_frame if index else 0
-    report = {
-        "path": str(args.path),
-        "kind": info.kind,
-        "analyzer": getattr(analyzer, "name", args.analyzer),
-        "frame_count": len(tracked),
-        "reference_frame": reference,
-        "width": info.width,
-        "height": info.height,
-        "faces": [f.to_json(animated) for f in index.faces] if index else [],
-    }
+    # the indexes come from FaceSwapper.faces, which resolves the analyzer as `swap` does
+    swapper = FaceSwapper(models_dir=models_dir)
+    options = SwapOptions(
+        engine=args.engine,
+        analyzer=args.analyzer,
+        reference_frame=args.reference_frame,
+        tracker=TrackerOptions(detect_every=args.detect_every),
+    )
+    listing = swapper.faces(args.path, options)
+    report = listing.to_json(str(args.path))
     if args.preview:
-        _write_preview(args.path, args.preview, index, reference)
+        _write_preview(args.path, args.preview, listing, options)
         report["preview"] = str(args.preview)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_table(report, animated)
+        _print_table(report, listing.animated)
     return 0
 
 
-def _write_preview(path: str, out: str, index, reference: int) -> None:
-    """Decode again up to the frames needed (the reference, and first frames of later people)."""
+def _write_preview(path: str, out: str, listing: FaceListing, options: SwapOptions) -> None:
+    """The reference frame with its faces numbered, and crops of people who appear later."""
     from frameswap.faces.preview import compose_preview, crop_face, save_image_atomic
+    from frameswap.pipeline.listing import listing_frames
 
-    faces = list(index.faces) if index else []
-    at_ref = [f for f in faces if f.at_reference]
-    later = [f for f in faces if f not in at_ref]
-    wanted = {reference} | {f.first_frame for f in later}
-    images: dict[int, np.ndarray] = {}
-    frames = _frames(path)
-    for i, rgb in enumerate(frames):
-        if i in wanted:
-            images[i] = rgb
-        if i >= max(wanted):
-            break
-    frames.close()
-    crops = [(f.index, crop_face(images[f.first_frame], f.box)) for f in later if f.first_frame in images]
-    picture = compose_preview(images[reference], [(f.index, f.box) for f in at_ref], crops)
-    save_image_atomic(out, picture)
+    images = listing_frames(path, listing, options)
+    at_ref = [(f.index, f.box) for f in listing.faces if f.at_reference]
+    crops = [(f.index, crop_face(images[f.first_frame], f.box)) for f in listing.faces if not f.at_reference]
+    save_image_atomic(out, compose_preview(images[listing.reference_frame], at_ref, crops))
 
 
 def _print_table(report: dict, animated: bool) -> None:

@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         help="run the HTTP API server (hosted Faceswap V2 compatible)",
-        description="Serve POST /v1/models/faceswap-v2 (and /v2 async jobs) on HOST:PORT. With no API key "
-        "the server is open, so it binds 127.0.0.1 unless told otherwise.",
+        description="Serve POST /v1/models/faceswap-v2 (and /v2 async jobs, POST /v1/faces) on HOST:PORT, "
+        "with a web page at / (pick, click the faces, swap) and the API docs at /docs, both working "
+        "without internet. With no API key the server is open, so it binds 127.0.0.1 unless told otherwise.",
     )
     p.add_argument("--host", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, help="port (default 8000)")

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frameswap import __version__
@@ -30,6 +31,7 @@ from frameswap.server.routes import router
 from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
 from frameswap.server.store import JobStore, default_server_home
+from frameswap.server.web import install_web
 
 log = logging.getLogger("frameswap.server")
 
@@ -183,16 +185,19 @@ def create_app(
         await run_in_threadpool(jobs.shutdown, wait=True)
         store.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served from the installed package
         title="frameswap",
         version=__version__,
         description="Self-hosted drop-in for the hosted Faceswap V2 API: pictures, animated GIFs and videos.",
         lifespan=lifespan,
+        static_url="/docs-assets",
+        swagger_ui_parameters={"validatorUrl": None},  # else Swagger UI calls validator.swagger.io
     )
     app.state.settings = settings
     app.state.frameswap = ctx
     install_error_handlers(app)
     app.include_router(router)
+    install_web(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)  # outermost: before any body is read
     _document_request_body(app)

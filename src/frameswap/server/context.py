@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from frameswap.faces.select import pair_indexes, parse_indexes
 from frameswap.options import SwapOptions
@@ -19,6 +20,11 @@ from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
 from frameswap.server.store import JobStore
 
+if TYPE_CHECKING:
+    from frameswap.pipeline.listing import FaceListing, Role
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
 
 class Swapper(Protocol):
     """The part of :class:`frameswap.api.FaceSwapper` the server uses (a fake fits in tests)."""
@@ -26,6 +32,25 @@ class Swapper(Protocol):
     def swap(self, source: Any, target: Any, output: Any = None, **kwargs: Any) -> Any: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+    def faces(
+        self,
+        target: Any,
+        options: SwapOptions | None = None,
+        *,
+        role: Role = "target",
+        fetcher: Callable[[str], bytes] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FaceListing: ...
+
+
+def parse_body(model: type[BodyT], raw: bytes) -> BodyT:
+    """A JSON request body validated as ``model``; invalid bodies raise FastAPI's 422 error. Run it
+    on a worker thread (the body may be tens of MiB)."""
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
 
 
 @dataclass(frozen=True)
@@ -39,10 +64,7 @@ class ServerContext:
     def parse(self, raw: bytes) -> tuple[FaceSwapRequest, SwapOptions]:
         """The request body and the options it asks for. Run on a worker thread, never on the event
         loop: a 64 MiB JSON body or a hostile index list must not freeze ``/health``."""
-        try:
-            request = FaceSwapRequest.model_validate_json(raw or b"{}")
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+        request = parse_body(FaceSwapRequest, raw)
         return request, self.options_for(request)
 
     def options_for(self, request: FaceSwapRequest) -> SwapOptions:
@@ -58,7 +80,7 @@ class ServerContext:
             face_restore=request.face_restore
             if request.face_restore is not None
             else self.settings.default_face_restore,
-            engine=self.settings.engine,  # type: ignore[arg-type]
+            engine=request.engine or self.settings.engine,  # type: ignore[arg-type]
             limits=self.settings.media_limits(),
             disclosure=self.settings.disclosure_options(),
         )

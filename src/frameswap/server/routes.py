@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
 import logging
@@ -31,6 +30,7 @@ from frameswap.server.schemas import (
     JobProgress,
     JobState,
 )
+from frameswap.server.waiting import job_outcome
 
 router = APIRouter()
 log = logging.getLogger("frameswap.server")
@@ -93,40 +93,16 @@ def _image_body(outcome: JobOutcome) -> ImageResponse:
     )
 
 
-async def _parsed(request: Request, ctx: ServerContext) -> tuple[FaceSwapRequest, SwapOptions]:
+async def read_body(request: Request) -> bytes:
+    """The raw request body (the key was checked from the headers before any of it was read)."""
     try:
-        raw = await request.body()
+        return await request.body()
     except ClientDisconnect:  # hung up mid-body: nobody to answer, nothing to do
         raise CancelledError("the client disconnected while sending its request") from None
-    return await run_in_threadpool(ctx.parse, raw)
 
 
-async def _client_gone(request: Request) -> None:
-    """Return when the client hangs up. The body has been read, so the next ASGI message the server
-    can send is ``http.disconnect``; uvicorn does not cancel a handler on its own when that comes."""
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
-async def _outcome_unless_disconnected(request: Request, ctx: ServerContext, job: Job) -> JobOutcome:
-    """The job's outcome; if the client hangs up first, the job is cancelled (a waiting job is
-    skipped, a running one stops at its next frame) and the worker freed."""
-    result: asyncio.Future[Any] = asyncio.ensure_future(asyncio.wrap_future(job.future))
-    gone: asyncio.Future[Any] = asyncio.ensure_future(_client_gone(request))
-    try:
-        await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # the server cancelled the handler: stop the swap as well
-        ctx.jobs.cancel(job, CancelledError("the request was cancelled"))
-        raise
-    finally:
-        gone.cancel()
-    if not result.done():
-        ctx.jobs.cancel(job, CancelledError("the client disconnected"))
-        result.cancel()
-        raise CancelledError("the client disconnected")
-    return result.result()
+async def _parsed(request: Request, ctx: ServerContext) -> tuple[FaceSwapRequest, SwapOptions]:
+    return await run_in_threadpool(ctx.parse, await read_body(request))
 
 
 @router.post(
@@ -142,7 +118,7 @@ async def faceswap_v1(request: Request, ctx: Ctx, owner: Owner) -> Response:
     body, options = await _parsed(request, ctx)
     job = ctx.jobs.submit(ctx.work_for(body, options), owner=owner)
     try:
-        outcome = await _outcome_unless_disconnected(request, ctx, job)
+        outcome = await job_outcome(request, ctx.jobs, job)
     except Exception as exc:
         return error_response(exc)
     headers = {"X-Frame-Count": str(outcome.frame_count)}

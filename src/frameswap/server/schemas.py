@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from frameswap.options import RestorerName, choices
+from frameswap.options import EngineName, RestorerName, choices
 
 _IMAGE_HELP = "an http(s) URL, a base64 string, or a data URI (data:image/png;base64,...)"
 
@@ -56,6 +56,12 @@ class FaceSwapRequest(BaseModel):
         ),
     )
     base64: bool = Field(False, description="Answer JSON with the result as base64 instead of the raw bytes.")
+    engine: str | None = Field(
+        None,
+        description="frameswap only (the hosted API has no such field): the swap engine, one of "
+        + ", ".join(choices(EngineName))
+        + ". Omitted: the server's engine. GET /v1/info lists the installed ones.",
+    )
 
     @field_validator("input_faces_index", "source_faces_index", mode="before")
     @classmethod

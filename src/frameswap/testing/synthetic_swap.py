@@ -292,3 +292,15 @@ class SessionSpy:
 
     def __getattr__(self, name):
         return getattr(self._session, name)
+
+
+def build_models_dir(directory: Path, *, inswapper: bool = True) -> Path:
+    """A models folder holding the synthetic buffalo_l pair (det_10g, w600k_r50) under their real
+    names and, unless ``inswapper`` is false, inswapper_128: what ``engine="auto"`` looks for."""
+    from frameswap.testing.synthetic_detection import build_det_10g, build_w600k_r50
+
+    build_det_10g(directory / "det_10g.onnx")
+    build_w600k_r50(directory / "w600k_r50.onnx")
+    if inswapper:
+        build_inswapper(directory / "inswapper_128.onnx", batch="static")
+    return directory

@@ -1,0 +1,310 @@
+"""The page at ``/`` driven in real headless Chromium (Debian's ``chromium`` + ``chromium-driver``).
+
+Selenium gets the driver's path explicitly and ``SE_AVOID_STATS=true`` (otherwise Selenium Manager
+looks for drivers and sends usage statistics out). Chromium resolves no host name but the loopback
+address, so the page (and ``/docs``) must work with nothing but this server. The swap is real: the
+classic engine on the sample GIF. Screenshots of each step go to the test's temp folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image, ImageSequence
+from srvkit import LiveServer
+
+from frameswap.api import FaceSwapper
+from frameswap.server.app import create_app
+from frameswap.server.settings import ServerSettings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+webdriver = pytest.importorskip("selenium.webdriver")
+if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)",
+                allow_module_level=True)
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+WAIT_S = 180  # a generous ceiling for a shared CI machine, not a speed check
+
+
+class RecordingSwapper:
+    """The real swapper, remembering the options of every swap request it ran."""
+
+    def __init__(self, inner: FaceSwapper) -> None:
+        self.inner = inner
+        self.swaps: list = []
+        self._lock = threading.Lock()
+
+    def swap(self, source, target, output=None, **kwargs):
+        with self._lock:
+            self.swaps.append(kwargs["options"])
+        return self.inner.swap(source, target, output, **kwargs)
+
+    def faces(self, target, options=None, **kwargs):
+        return self.inner.faces(target, options, **kwargs)
+
+    def describe(self):
+        return self.inner.describe()
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    from frameswap.testing.samples import build_samples
+
+    return build_samples(tmp_path_factory.mktemp("samples"))
+
+
+@pytest.fixture(scope="module")
+def swapper(tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")  # empty: the classic engine, nothing from the user's home
+    return RecordingSwapper(FaceSwapper(models_dir=models, engine="classic"))
+
+
+@pytest.fixture
+def serve():
+    servers: list[LiveServer] = []
+
+    def start(swapper, **changes) -> LiveServer:
+        settings = ServerSettings(**{"job_timeout_s": 300.0, **changes})
+        server = LiveServer(create_app(settings, swapper=swapper)).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1100",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # loopback only
+        "--no-proxy-server",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--disable-features=MediaRouter,OptimizationHints,Translate",
+    ):
+        options.add_argument(arg)
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
+    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    driver.downloads = downloads
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    def shot(name: str) -> None:
+        driver.save_screenshot(str(shots / f"{name}.png"))
+
+    driver.shot = shot
+    yield driver
+    driver.quit()
+
+
+def wait(driver, condition, timeout: float = WAIT_S):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def faces_in(driver, role: str):
+    return driver.find_elements(By.CSS_SELECTOR, f"#{role}-faces button[data-face-index]")
+
+
+def error_text(driver) -> str:
+    box = wait(driver, EC.visibility_of_element_located((By.CSS_SELECTOR, "#error[role=alert]")), 60)
+    return box.text
+
+
+def loaded_urls(driver) -> list[str]:
+    return driver.execute_script(
+        "return [location.href, ...performance.getEntriesByType('resource').map(e => e.name)]"
+    )
+
+
+def assert_only_this_origin(driver, server) -> None:
+    foreign = [u for u in loaded_urls(driver) if not u.startswith((server.url + "/", "data:", "blob:"))]
+    assert foreign == []
+
+
+def drop_file(driver, role: str, path: Path) -> None:
+    """Drop a file on a drop zone, as a drag from the desktop would (WebDriver cannot drag files
+    from outside the page, so the drop event is dispatched with a real File in its DataTransfer)."""
+    driver.execute_script(
+        """
+        const [role, data] = arguments;
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg" }));
+        const zone = document.querySelector(`.drop[data-role=${role}]`);
+        for (const type of ["dragover", "drop"]) {
+          zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }
+        """,
+        role,
+        base64.b64encode(path.read_bytes()).decode("ascii"),
+    )
+
+
+def wait_for_download(directory: Path, name: str) -> Path:
+    path = directory / name
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if path.exists() and not list(directory.glob("*.crdownload")):
+            return path
+        time.sleep(0.1)
+    raise AssertionError(f"no download {name}: {sorted(p.name for p in directory.iterdir())}")
+
+
+def test_pick_click_swap_download(serve, browser, swapper, samples):
+    from frameswap.testing.samples import SAMPLE_GIF_DELAYS_MS
+
+    server = serve(swapper)
+    browser.get(server.url + "/")
+    browser.shot("01-page")
+    browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
+    browser.find_element(By.ID, "target-file").send_keys(str(samples.gif))
+    wait(browser, lambda d: len(faces_in(d, "source")) >= 1)
+    wait(browser, lambda d: len(faces_in(d, "target")) >= 2)
+    browser.shot("02-faces")
+    target_face = {int(b.get_attribute("data-face-index")): b for b in faces_in(browser, "target")}
+    target_face[1].click()
+    target_face[0].click()
+    assert [target_face[i].get_attribute("aria-pressed") for i in (0, 1)] == ["true", "true"]
+    assert browser.find_element(By.ID, "input-faces-index").get_attribute("value") == "1,0"
+    assert "1, 0" in browser.find_element(By.ID, "order").text
+    browser.shot("03-chosen")
+
+    browser.find_element(By.ID, "swap").click()
+    wait(browser, EC.any_of(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
+        EC.visibility_of_element_located((By.ID, "error")),
+    ))
+    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    result = browser.find_element(By.CSS_SELECTOR, "#results #result")
+    assert result.tag_name == "img"
+    wait(browser, lambda d: "frames" in d.find_element(By.ID, "result-meta").text)
+    browser.shot("04-result")
+    # progress counted the frames: done / total = 48 / 48
+    bar = browser.find_element(By.CSS_SELECTOR, "progress#job-progress")
+    frames = len(SAMPLE_GIF_DELAYS_MS)
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == (str(frames), str(frames))
+    assert swapper.swaps[-1].input_faces_index == "1,0" and swapper.swaps[-1].source_faces_index == "0"
+
+    link = browser.find_element(By.CSS_SELECTOR, "a#download")
+    assert link.get_attribute("download") == f"{samples.gif.stem}-swapped.gif"
+    link.click()
+    downloaded = wait_for_download(browser.downloads, f"{samples.gif.stem}-swapped.gif")
+    with Image.open(downloaded) as im:
+        assert im.format == "GIF"
+        delays = [frame.info["duration"] for frame in ImageSequence.Iterator(im)]
+    assert delays == list(SAMPLE_GIF_DELAYS_MS)
+    # the page's own figures, read back from the result by the browser's decoder
+    meta = browser.find_element(By.ID, "result-meta").text
+    assert f"{frames} frames" in meta and f"{sum(SAMPLE_GIF_DELAYS_MS) / 1000:.2f} s" in meta
+    assert_only_this_origin(browser, server)
+
+
+def test_drop_keyboard_and_a_narrow_screen(serve, browser, swapper, samples):
+    server = serve(swapper)
+    browser.set_window_size(360, 800)
+    browser.get(server.url + "/")
+    drop_file(browser, "target", samples.source)  # a still: quick to list
+    wait(browser, lambda d: len(faces_in(d, "target")) == 1)
+    picked = browser.execute_script("return document.getElementById('target-file').files[0].name")
+    assert picked == "dropped.jpg"
+    browser.shot("05-narrow")
+    # readable at 360 px: nothing wider than the viewport (no sideways scrolling)
+    width, scroll_width = browser.execute_script(
+        "return [window.innerWidth, document.documentElement.scrollWidth]"
+    )
+    assert width <= 360 and scroll_width <= width
+    # keyboard: Tab reaches the face buttons, Space chooses one
+    first = faces_in(browser, "target")[0]
+    keys = ActionChains(browser)
+    for _ in range(40):
+        keys.send_keys(Keys.TAB).perform()
+        if browser.switch_to.active_element.get_attribute("data-face-index") is not None:
+            break
+    assert browser.switch_to.active_element == first
+    keys.send_keys(Keys.SPACE).perform()
+    assert first.get_attribute("aria-pressed") == "true"
+    assert browser.find_element(By.ID, "input-faces-index").get_attribute("value") == "0"
+    for control in browser.find_elements(By.CSS_SELECTOR, "input, select"):  # every control is labelled
+        control_id = control.get_attribute("id")
+        assert browser.find_elements(By.CSS_SELECTOR, f"label[for='{control_id}']"), control_id
+
+
+def test_a_bad_file_shows_the_servers_error(serve, browser, swapper, tmp_path):
+    server = serve(swapper)
+    bad = tmp_path / "broken.gif"
+    bad.write_bytes(b"GIF89a but nothing after the header")
+    expected = requests.post(
+        server.url + "/v1/faces", json={"image": _data_uri(bad, "image/gif")}, timeout=60
+    ).json()
+    browser.get(server.url + "/")
+    browser.find_element(By.ID, "target-file").send_keys(str(bad))
+    text = error_text(browser)
+    browser.shot("06-bad-file")
+    assert expected["error"] in text and expected["hint"] in text
+
+
+def test_with_an_api_key_the_page_asks_and_a_wrong_key_shows_the_401(serve, browser, swapper):
+    server = serve(swapper, api_keys=("right-key",))
+    expected = requests.get(server.url + "/v1/info", headers={"x-api-key": "wrong-key"}, timeout=10)
+    assert expected.status_code == 401
+    browser.get(server.url + "/")
+    key = wait(browser, EC.visibility_of_element_located((By.ID, "api-key")), 30)
+    browser.shot("07-key-asked")
+    key.send_keys("wrong-key", Keys.ENTER)
+    assert expected.json()["error"] in error_text(browser)
+    browser.shot("08-wrong-key")
+    key = browser.find_element(By.ID, "api-key")
+    key.clear()
+    key.send_keys("right-key", Keys.ENTER)
+    wait(browser, EC.invisibility_of_element_located((By.ID, "api-key")), 30)
+    assert browser.find_element(By.ID, "error").is_displayed() is False
+    assert browser.execute_script("return sessionStorage.getItem('frameswap-api-key')") == "right-key"
+    assert not any("key" in url for url in loaded_urls(browser))  # never in a URL
+
+
+def test_docs_list_the_swap_operation_offline(serve, browser, swapper):
+    server = serve(swapper)
+    browser.get(server.url + "/docs")
+    wait(browser, lambda d: "/v1/models/faceswap-v2" in d.find_element(By.ID, "swagger-ui").text, 60)
+    browser.shot("09-docs")
+    text = browser.find_element(By.ID, "swagger-ui").text
+    assert "Swap faces (sync)" in text and "/v1/faces" in text
+    assert_only_this_origin(browser, server)
+
+
+def _data_uri(path: Path, content_type: str) -> str:
+    return f"data:{content_type};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
