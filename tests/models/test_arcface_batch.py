@@ -7,7 +7,7 @@ from onnx import TensorProto, helper
 
 from frameswap.models.arcface import ArcFace, scan_normalisation
 from frameswap.models.session import SessionOptions
-from frameswap.testing.synthetic_detection import build_w600k_r50
+from kit.synthetic_detection import build_w600k_r50
 
 CPU = SessionOptions(providers=("cpu",), intra_op_threads=1)
 

@@ -9,7 +9,7 @@ from frameswap.errors import ModelNotFoundError, UnsupportedMediaError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.insightface_backend import InsightFaceAnalyzer
 from frameswap.models.store import ModelStore
-from frameswap.testing.synthetic_detection import paint_face
+from kit.synthetic_detection import paint_face
 
 
 def _scene(shape, faces, seed=0, noise=0):

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 from PIL import Image
-from srvkit import FakeSwapper, Route, b64, gif_bytes, gif_durations, has_mark, png_bytes, uniform_png
 
 from frameswap.errors import FaceIndexError, ModelNotFoundError, UnsupportedMediaError
 from frameswap.server.app import create_app
 from frameswap.server.settings import ServerSettings
+from kit.server import FakeSwapper, Route, b64, gif_bytes, gif_durations, has_mark, png_bytes, uniform_png
 
 V1 = "/v1/models/faceswap-v2"
 

@@ -14,10 +14,10 @@ import pytest
 import requests
 import uvicorn
 from PIL import Image
-from srvkit import FakeSwapper, b64, has_mark, png_bytes
 
 from frameswap.server.app import create_app
 from frameswap.server.settings import ServerSettings
+from kit.server import FakeSwapper, b64, has_mark, png_bytes
 
 
 class LiveServer:

@@ -22,6 +22,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (e.ModelDownloadError, 11),
     (e.ProviderError, 12),
     (e.ModelError, 13),
+    (e.MissingDependencyError, 14),
     (e.OptionsError, 2),
     (e.CancelledError, 130),
 )
