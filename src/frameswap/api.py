@@ -9,14 +9,17 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frameswap import factory
 from frameswap.media import content_type_for
 from frameswap.media.types import MediaInfo
-from frameswap.options import ProviderName, SwapOptions, canonical_restorer
+from frameswap.options import AnalyzerName, EngineName, ProviderName, SwapOptions, canonical_restorer
 from frameswap.pipeline import Models, run_swap
 from frameswap.pipeline.stats import StageTimes
+
+if TYPE_CHECKING:
+    from frameswap.models.store import ModelStore
 
 Source = str | Path | bytes | Any
 
@@ -51,8 +54,8 @@ class FaceSwapper:
         *,
         models_dir: Path | str | None = None,
         providers: Sequence[ProviderName] = ("auto",),
-        engine: str = "auto",
-        analyzer: str = "auto",
+        engine: EngineName = "auto",
+        analyzer: AnalyzerName = "auto",
     ) -> None:
         self.models_dir = Path(models_dir) if models_dir is not None else None
         self.providers = tuple(providers)
@@ -66,7 +69,7 @@ class FaceSwapper:
         self._restorers: dict[tuple[str, float, float], Any] = {}
 
     @property
-    def store(self):
+    def store(self) -> ModelStore:
         """The model store (opened on first use)."""
         with self._load_lock:
             if self._store is None:
@@ -155,7 +158,7 @@ class FaceSwapper:
         """What is loaded and what would be used (for ``GET /v1/info`` and ``frameswap models``)."""
         store = self.store
         return {
-            "engine": factory.resolve_engine(self.default_engine, store),  # type: ignore[arg-type]
+            "engine": factory.resolve_engine(self.default_engine, store),
             "loaded_engines": sorted(self._pairs),
             "loaded_restorers": sorted({k[0] for k in self._restorers}),
             "providers": list(self.providers),
@@ -170,7 +173,7 @@ def swap(
     input_faces_index: str = "0",
     source_faces_index: str = "0",
     face_restore: str = "none",
-    engine: str = "auto",
+    engine: EngineName = "auto",
     models_dir: str | Path | None = None,
     providers: Sequence[ProviderName] = ("auto",),
     progress: bool = False,

@@ -12,6 +12,7 @@ stops with an error that says what to install or where to run it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
 import sys
@@ -55,9 +56,7 @@ def load_harness(candidates: Sequence[Path] | None = None) -> ModuleType:
         path = str(root / folder)
         if path not in sys.path:
             sys.path.insert(0, path)
-    import fsbench
-
-    return fsbench
+    return importlib.import_module("fsbench")
 
 
 def _choices(names: Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
@@ -105,14 +104,14 @@ def run(args: argparse.Namespace) -> int:
     from frameswap.options import SwapOptions, TrackerOptions
 
     fsbench = load_harness()
-    from fsbench.cases import CASE_NAMES
-    from fsbench.setups import SETUP_NAMES
+    case_names = importlib.import_module("fsbench.cases").CASE_NAMES
+    setup_names = importlib.import_module("fsbench.setups").SETUP_NAMES
 
     out = Path(args.out)
     config = fsbench.BenchConfig(
         work_dir=out,
-        cases=_choices(args.cases or CASE_NAMES, CASE_NAMES, "case"),
-        engines=_choices(args.engines or SETUP_NAMES, SETUP_NAMES, "engine"),
+        cases=_choices(args.cases or case_names, case_names, "case"),
+        engines=_choices(args.engines or setup_names, setup_names, "engine"),
         runs=args.runs,
         warmup=args.warmup,
         baseline_runs=args.baseline_runs,

@@ -12,12 +12,17 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from frameswap.errors import NoFaceError
 from frameswap.options import AnalyzerName, TrackerOptions, choices
+
+if TYPE_CHECKING:
+    from frameswap.faces.select import IdentityIndex
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _frames(path: str):
+def _frames(path: str) -> Generator[np.ndarray, None, None]:
     """An iterator of the RGB frames of an input; the reader is closed when the iterator ends."""
     from frameswap.media import open_media
 
@@ -103,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_preview(path: str, out: str, index, reference: int) -> None:
+def _write_preview(path: str, out: str, index: IdentityIndex | None, reference: int) -> None:
     """Decode again up to the frames needed (the reference, and first frames of later people)."""
     from frameswap.faces.preview import compose_preview, crop_face, save_image_atomic
 

@@ -20,7 +20,8 @@ def _summary(durations: list[float]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with open_media(args.path) as reader:
-        data = reader.info.to_json()
+        info = reader.info
+        data = info.to_json()
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         ("format", f"{data['format']} ({data['kind']})"),
         ("size", f"{data['width']}x{data['height']}"),
         ("frames", str(data["frame_count"])),
-        ("durations", _summary(list(data["durations_ms"]))),  # type: ignore[arg-type]
+        ("durations", _summary(list(info.durations_ms))),
         ("loop", loop_text),
         ("fps", "-" if data["fps"] is None else f"{data['fps']:.3f}"),
         ("time base", data["time_base"] or "-"),

@@ -101,7 +101,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def open_pinned_socket(ip: str, port: int, timeout: float) -> socket.socket:
+def open_pinned_socket(ip: str, port: int, timeout: float | None) -> socket.socket:
     """A TCP connection to exactly ``ip`` (a literal): no name lookup can happen on the way,
     unlike ``socket.create_connection``, which resolves its host argument again."""
     family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET

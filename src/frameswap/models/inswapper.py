@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class InswapperModel:
 
     def __init__(
         self,
-        session,
+        session: Any,  # an onnxruntime.InferenceSession, or a test double
         emap: np.ndarray,
         *,
         image_input: str,
@@ -131,7 +132,7 @@ class InswapperModel:
         return latent[0]
 
     def _call(self, blobs: np.ndarray, latents: np.ndarray) -> np.ndarray:
-        feeds = {
+        feeds: dict[str, np.ndarray] = {
             self.image_input: np.ascontiguousarray(blobs, dtype=self.input_dtype),
             self.latent_input: np.ascontiguousarray(latents, dtype=self.latent_dtype),
         }
@@ -159,7 +160,7 @@ class InswapperModel:
         return np.concatenate(parts)
 
 
-def _rewrite_batch_axis(model, symbol: str) -> None:
+def _rewrite_batch_axis(model: Any, symbol: str) -> None:  # an onnx.ModelProto
     """Make dim 0 of every graph input and output symbolic; drop stale intermediate shapes."""
     graph = model.graph
     init_names = {t.name for t in graph.initializer}

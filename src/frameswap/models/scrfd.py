@@ -174,7 +174,7 @@ class SCRFD:
         key = (height, width, stride)
         centers = self._centers.get(key)
         if centers is None:
-            centers = np.stack(np.mgrid[:height, :width][::-1], axis=-1).astype(np.float32)
+            centers = np.stack(list(np.mgrid[:height, :width][::-1]), axis=-1).astype(np.float32)
             centers = np.repeat((centers * stride).reshape(-1, 2), _ANCHORS, axis=0)
             if len(self._centers) < 64:
                 self._centers[key] = centers

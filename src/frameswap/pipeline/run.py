@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import sort_large_to_small
-from frameswap.media import encode_bytes, format_for, open_media, write_media
+from frameswap.media import Source, encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
@@ -83,7 +83,7 @@ class _Selection:
         return {t: self.prepared[s] for t, s in self.pairs}
 
 
-def analyze_source(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None):
+def analyze_source(models: Models, source: Source, options: SwapOptions, fetcher: Fetcher | None):
     """The source photo's first frame, its faces (large to small; NoFaceError when none) and its
     file path when it is a file."""
     with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
@@ -97,7 +97,7 @@ def analyze_source(models: Models, source: object, options: SwapOptions, fetcher
     return first.rgb, faces, path
 
 
-def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
+def _select(models: Models, source: Source, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
     """Parse and pair the indexes, check the source ones, prepare each source face once."""
     targets = parse_indexes(options.input_faces_index, "input_faces_index")
     sources = parse_indexes(options.source_faces_index, "source_faces_index")
@@ -114,8 +114,8 @@ def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetch
 
 def run_swap(
     models: Models,
-    source: object,
-    target: object,
+    source: Source,
+    target: Source,
     destination: Path | None,
     options: SwapOptions,
     *,
@@ -216,7 +216,7 @@ def _decoded(reader, stats: StageTimes, cancel: threading.Event | None) -> Itera
     )
 
 
-def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[list[_Work]]:
+def _one_pass(reader, models, options, selection, stats, cancel) -> Generator[list[_Work], None, None]:
     """Stream: analyse a batch and name its people, hand it to the swap stage; check the indexes
     at the end (an error there aborts the writer, so nothing is written)."""
     clip = ClipAnalyzer(models.analyzer, options.tracker, stats=stats, model_lock=models.analyzer_lock)
@@ -237,7 +237,9 @@ def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[lis
     selection.found = index.count
 
 
-def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iterator[list[_Work]]:
+def _two_passes(
+    reader, models, options, selection, stats, cancel, tick
+) -> Generator[list[_Work], None, None]:
     """Analyse the whole clip first (a named reference frame needs it), then swap."""
     analysis = analyze_target(
         _decoded(reader, stats, cancel),

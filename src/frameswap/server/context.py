@@ -19,7 +19,10 @@ from frameswap.server.settings import ServerSettings
 class Swapper(Protocol):
     """The part of :class:`frameswap.api.FaceSwapper` the server uses (a fake fits in tests)."""
 
-    def swap(self, source: Any, target: Any, output: Any = None, **kwargs: Any) -> Any: ...
+    def swap(
+        self, source: Any, target: Any, output: Any = None, *, options: Any = None, fetcher: Any = None,
+        on_progress: Any = None, cancel: Any = None,
+    ) -> Any: ...
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -44,7 +47,7 @@ class ServerContext:
             face_restore=request.face_restore
             if request.face_restore is not None
             else self.settings.default_face_restore,
-            engine=self.settings.engine,  # type: ignore[arg-type]
+            engine=self.settings.engine,
             limits=self.settings.media_limits(),
         )
 

@@ -10,10 +10,11 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from frameswap.errors import OptionsError
 from frameswap.media.fetch import UrlFetchPolicy
-from frameswap.options import MediaLimits, canonical_restorer
+from frameswap.options import EngineName, MediaLimits, canonical_restorer
 
 MiB = 1024 * 1024
 
@@ -50,7 +51,7 @@ class ServerSettings:
     port: int = 8000
     api_keys: tuple[str, ...] = ()
     models_dir: Path | None = None
-    engine: str = "auto"
+    engine: EngineName = "auto"
     workers: int = 1  # swap worker threads (models are shared; more threads help on a GPU / many cores)
     queue_size: int = 8  # requests allowed to wait for a worker; one more answers 429 at once
     max_body_bytes: int = 64 * MiB  # the JSON request body (base64 inflates media by 4/3)
@@ -111,7 +112,7 @@ class ServerSettings:
             max_redirects=self.max_redirects,
         )
 
-    def with_changes(self, **changes: object) -> ServerSettings:
+    def with_changes(self, **changes: Any) -> ServerSettings:
         """A copy with some fields changed (``None`` values are ignored, as for unset CLI flags)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
