@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 
 
-
 def canonicalize_name(name: str) -> str:
     """PEP 503 normalisation, as pip compares names (kept here: CI's bare venvs lack ``packaging``)."""
     return re.sub(r"[-_.]+", "-", name).lower()

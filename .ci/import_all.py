@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         for hit in forbidden_imports(path):
             failures += 1
             print(f"FAIL {path.relative_to(root.parent)} imports {hit}", file=sys.stderr)
-    print(f"imported {imported} of {len(names)} modules of {PACKAGE} (skipped: {', '.join(args.skip) or 'none'})")
+    skipped = ", ".join(args.skip) or "nothing"
+    print(f"imported {imported} modules of {PACKAGE} from {root} (skipped {skipped}), {failures} failures")
     return 1 if failures else 0
 
 

@@ -1,6 +1,6 @@
 """The ``inswapper`` engine: InsightFace ``inswapper_128`` with insightface's exact paste-back.
 
-Per face, as insightface ``INSwapper.get(..., paste_back=True)`` (MODELS.md section 1.5): align to
+Per face, as insightface ``INSwapper.get(..., paste_back=True)`` (docs/models.md §1.5): align to
 128 with the ArcFace template, run the model, then warp the result and an all-white mask back,
 set mask > 20 to 255, erode by ``max(s//10, 10)``, blur by ``2*max(s//20, 5)+1`` (``s`` the mask's
 extent), blend in float32 and truncate to uint8. Frames are RGB here and BGR in insightface: all

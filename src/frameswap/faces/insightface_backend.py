@@ -3,7 +3,7 @@
 It reproduces insightface's ``FaceAnalysis`` (detection + recognition) to 1e-4 without importing
 insightface, then orders faces large → small by box area (the hosted API's order; insightface
 returns score order). ``landmarks`` is None: buffalo_l's 106/68-point models are not used, the
-five SCRFD keypoints are what alignment needs (MODELS.md §6).
+five SCRFD keypoints are what alignment needs (docs/models.md §6).
 
 ``describe`` (for frames where a tracker already knows the boxes) refreshes each face's keypoints
 by running the detector on a padded crop around its box, at the scale a full-frame detection of

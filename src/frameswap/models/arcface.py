@@ -1,6 +1,6 @@
 """ArcFace recogniser (buffalo_l ``w600k_r50.onnx``): 512-D identity embeddings, batched.
 
-As insightface ``ArcFaceONNX`` (MODELS.md §3): ``norm_crop`` to 112 on the five keypoints, RGB,
+As insightface ``ArcFaceONNX`` (docs/models.md §3): ``norm_crop`` to 112 on the five keypoints, RGB,
 ``(x - mean) / std`` with mean = std = 127.5 unless one of the first 8 graph nodes is named
 ``Sub…``/``_minus…`` and one ``Mul…``/``_mul…`` (an MXNet export with the normalisation inside:
 mean 0, std 1). The output is the raw embedding (not L2-normalised).

@@ -1,6 +1,6 @@
 """``inswapper_128.onnx``: the session, its ``emap`` matrix, and batched runs where the graph allows.
 
-The contract (MODELS.md section 1): input 0 is the aligned face, RGB in [0, 1], NCHW 128x128;
+The contract (docs/models.md §1): input 0 is the aligned face, RGB in [0, 1], NCHW 128x128;
 input 1 is the source latent (1, 512); one output, RGB, about [0, 1]. ``emap`` is side data kept
 as the LAST initializer: the source projection happens in numpy, before the call.
 

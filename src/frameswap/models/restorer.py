@@ -1,6 +1,6 @@
 """GFPGAN / CodeFormer ONNX sessions with inputs bound by role, not by name.
 
-Exports disagree on names (MODELS.md section 4.1): GFPGAN ``input``→``output``; CodeFormer
+Exports disagree on names (docs/models.md §4.1): GFPGAN ``input``→``output``; CodeFormer
 ``input`` + ``weight`` (facefusion) or ``x`` + ``w`` → ``y`` (harisreedhar, Rope, VisoMaster), and
 one export has a 0-d weight and several outputs. So: the image is the float input of rank 4, the
 fidelity weight is the float64 input, shaped from its declared rank ([1] for the mainstream

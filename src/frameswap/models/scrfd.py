@@ -1,6 +1,6 @@
 """SCRFD face detector (buffalo_l ``det_10g.onnx``): letterbox, decode and NMS as insightface.
 
-Pre/post-processing follows MODELS.md §2 exactly (insightface ``SCRFD.detect`` with one det size):
+Pre/post-processing follows docs/models.md §2 exactly (insightface ``SCRFD.detect`` with one det size):
 top-left letterbox with ``int`` truncation, ``(x - 127.5) / 128`` on RGB, anchor centres
 ``(x*s, y*s)`` twice per cell, distances in stride units, ``score >= thresh``, a stable sort by
 score and greedy NMS with "+1" pixel areas at IoU 0.4. Images come in as RGB (insightface feeds
