@@ -4,7 +4,8 @@
 Private means Pillow may change it in any release, so ``pyproject.toml`` caps Pillow below the next
 major version and these tests say exactly what we depend on, each against an independent oracle:
 the decoder against a hand-made LZW stream (``kit.media_builders.lzw_uncompressed``, pure numpy),
-the encoder against Pillow's public GIF reader (``Image.open``). When a new Pillow passes them, the
+the encoder (through ``gif_writer.lzw_blocks``, its one caller) against Pillow's public GIF reader
+(``Image.open``). When a new Pillow passes them, the
 cap can move.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from frameswap.media.gif_writer import lzw_blocks
 from kit.media_builders import lzw_uncompressed
 
 
@@ -28,25 +30,6 @@ def _decode(sub_blocks: bytes, width: int, height: int, *, code_size: int = 8, i
     _, err = decoder.decode(sub_blocks)
     decoder.cleanup()
     return np.asarray(im), err
-
-
-def _encode(indices: np.ndarray, code_size: int = 8) -> bytes:
-    """Exactly the call sequence of ``media.gif_writer.lzw_blocks`` (sub-blocks, then the terminator)."""
-    h, w = indices.shape
-    im = Image.fromarray(np.ascontiguousarray(indices, dtype=np.uint8), "P")
-    encoder = Image._getencoder("P", "gif", ("P", code_size, 0))
-    chunks = []
-    try:
-        encoder.setimage(im.im, (0, 0, w, h))
-        while True:
-            _, err, data = encoder.encode(65536)
-            chunks.append(data)
-            if err:
-                break
-    finally:
-        encoder.cleanup()
-    assert err > 0, f"encoder error {err}"
-    return b"".join(chunks) + b"\x00"
 
 
 def _gif_with(width: int, height: int, code_size: int, sub_blocks: bytes) -> bytes:
@@ -98,7 +81,7 @@ def test_decoder_reports_a_code_past_the_table_as_a_negative_error():
 @pytest.mark.parametrize("code_size", [2, 8])
 def test_encoder_output_is_read_back_by_pillows_public_reader(code_size):
     values = np.random.default_rng(code_size).integers(0, 1 << code_size, size=(29, 41), dtype=np.uint8)
-    data = _gif_with(41, 29, code_size, _encode(values, code_size))
+    data = _gif_with(41, 29, code_size, lzw_blocks(values, code_size))
     with Image.open(io.BytesIO(data)) as im:
         im.load()
         assert im.mode in ("P", "L")
