@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a subpackage not importable in this install (repeatable)")
     args = parser.parse_args(argv)
     failures = 0
-    root = Path(importlib.import_module(PACKAGE).__file__).parent
+    root = Path(str(importlib.import_module(PACKAGE).__file__)).parent
     if "site-packages" not in root.parts:
         print(f"note: {PACKAGE} is imported from {root}, not from an installed copy", file=sys.stderr)
     names = module_names(PACKAGE)

@@ -18,7 +18,7 @@ def _sections() -> set[str]:
 
 
 def test_every_citation_in_the_package_names_an_existing_section():
-    cited = {}
+    cited: dict[str, list[str]] = {}
     for path in (ROOT / "src" / "frameswap").rglob("*.py"):
         for number in re.findall(r"docs/models\.md §(\d+(?:\.\d+)?)", path.read_text()):
             cited.setdefault(number, []).append(path.name)
