@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from frameswap.cli import bench_cmd, main
+from frameswap.cli.exit_codes import MISSING_PART
 from frameswap.errors import MissingDependencyError, ProviderError, RuntimeMissingError
 from frameswap.models import session
 
@@ -89,7 +90,7 @@ def test_bench_command_exit_code_for_a_missing_extra(monkeypatch, tmp_path, caps
     monkeypatch.setitem(sys.modules, "insightface", None)
     monkeypatch.chdir(tmp_path)
     code = main(["bench", "--out", str(tmp_path / "b"), "-q"])
-    assert code == 14
+    assert code == MISSING_PART
     assert "frameswap[bench]" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from frameswap.errors import MediaLimitError, SourceError, URLRefusedError
-from frameswap.media import fetch as fetch_mod
-from frameswap.media.fetch import UrlFetcher, UrlFetchPolicy, address_refusal
+from frameswap.server import fetch as fetch_mod
+from frameswap.server.fetch import UrlFetcher, UrlFetchPolicy, address_refusal
 from kit.server import Route, png_bytes
 
 REFUSED = [
