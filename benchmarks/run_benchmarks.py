@@ -1,7 +1,6 @@
 """Run the frameswap benchmark as a script: ``python benchmarks/run_benchmarks.py [--json] ...``.
 
-The same as ``frameswap bench``; the harness itself lives in ``frameswap.bench`` so the installed
-command can run it.
+The same as ``frameswap bench``, which loads the harness (``benchmarks/fsbench``) from this checkout.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from frameswap.testing.samples import SAMPLE_SOURCE_NAME, build_samples
+from sample_recipe import SAMPLE_SOURCE_NAME, build_samples
 
 SAMPLES_DIR = Path(__file__).resolve().parent
 

@@ -23,8 +23,8 @@ from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.types import sort_large_to_small
 from frameswap.options import SwapOptions
 from frameswap.pipeline.listing import listing_frames
-from frameswap.testing.synthetic_detection import paint_face
-from frameswap.testing.synthetic_swap import build_models_dir
+from kit.synthetic_detection import paint_face
+from kit.synthetic_swap import build_models_dir
 
 BLOBS = ((520, 100, 32), (540, 380, 16))  # centre x, centre y, stride (32: the larger box)
 

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from frameswap.bench import BenchConfig, evaluate_targets, format_report, run_benchmarks
-from frameswap.bench.cases import ping_pong_order
 from frameswap.errors import OptionsError
+from fsbench import BenchConfig, evaluate_targets, format_report, run_benchmarks
+from fsbench.cases import ping_pong_order
 
 CONTRACT_KEYS = {"case", "seconds_median", "fps", "stages", "floor_seconds", "baseline_ratio", "peak_mb"}
 
@@ -140,7 +140,7 @@ def test_sized_inswapper_keeps_the_real_contract(tmp_path):
     import onnx
     import onnxruntime as ort
 
-    from frameswap.bench.sized_model import build_sized_inswapper, sized_macs
+    from fsbench.sized_model import build_sized_inswapper, sized_macs
 
     path = build_sized_inswapper(tmp_path / "m.onnx", width=8, blocks=2)
     model = onnx.load(str(path))

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from frameswap.cli import main
-from frameswap.testing.media_builders import GifFrameSpec, hand_gif, write_test_video
+from kit.media_builders import GifFrameSpec, hand_gif, write_test_video
 
 CONTRACT_KEYS = {
     "format",

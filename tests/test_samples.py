@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from frameswap.testing.samples import (
+from sample_recipe import (
     SAMPLE_GIF_DELAYS_MS,
     SAMPLE_GIF_FRAMES,
     SAMPLE_GIF_HOLD,

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from frameswap.options import AnalyzerName, EngineName, ProviderName, SwapOption
 from frameswap.pipeline import Models, SwapResult, run_swap
 from frameswap.pipeline.listing import FaceListing, Role, list_faces
 from frameswap.pipeline.run import swap_frames as run_swap_frames
+
+if TYPE_CHECKING:
+    from frameswap.models.store import ModelStore
 
 Source = str | Path | bytes | Any
 DEFAULTS = SwapOptions()  # keyword defaults below are the option record's own
@@ -56,7 +59,7 @@ class FaceSwapper:
         self._restorers: dict[tuple[str, float, float], Any] = {}
 
     @property
-    def store(self):
+    def store(self) -> ModelStore:
         """The model store (opened on first use)."""
         with self._load_lock:
             if self._store is None:
@@ -116,7 +119,7 @@ class FaceSwapper:
         )
 
     def _default_options(self) -> SwapOptions:
-        return SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)  # type: ignore[arg-type]
+        return SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
 
     def faces(
         self,
@@ -207,7 +210,7 @@ class FaceSwapper:
         """What is loaded and what would be used (for ``GET /v1/info`` and ``frameswap models``)."""
         store = self.store
         return {
-            "engine": factory.resolve_engine(self.default_engine, store),  # type: ignore[arg-type]
+            "engine": factory.resolve_engine(self.default_engine, store),
             "loaded_engines": sorted(self._engines),
             "loaded_restorers": sorted({k[0] for k in self._restorers}),
             "providers": list(self.providers),

@@ -98,6 +98,16 @@ class ProviderError(ModelError, RuntimeError):
     """An execution provider (CUDA, CoreML...) was requested but cannot be used."""
 
 
+class MissingDependencyError(FrameswapError, ImportError):
+    """An optional part is not installed (an extra, or a checkout-only tool); the message names the
+    install command."""
+
+
+class RuntimeMissingError(ProviderError, MissingDependencyError):
+    """No ONNX Runtime is importable: the CPU and GPU builds are exclusive extras, so a bare
+    install has neither; the message names both install commands."""
+
+
 # --- running ---------------------------------------------------------------------------------
 
 

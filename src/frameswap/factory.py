@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
@@ -23,12 +23,16 @@ from frameswap.options import (
     choices,
 )
 
+if TYPE_CHECKING:  # the store module loads the registry: imported where a store is opened
+    from frameswap.engines.base import SwapEngine
+    from frameswap.models.store import ModelStore
+
 ConcreteEngine = Literal["inswapper", "classic"]
-ENGINE_ANALYZER: dict[str, str] = {"inswapper": "insightface", "classic": "dlib"}
+ENGINE_ANALYZER: dict[str, AnalyzerName] = {"inswapper": "insightface", "classic": "dlib"}
 INSIGHTFACE_FILES = ("det_10g", "w600k_r50")
 
 
-def open_store(models_dir: Path | None):
+def open_store(models_dir: Path | None) -> ModelStore:
     """The model store for a directory (None: the per-user default), with the usual extra places."""
     from frameswap.models.store import ModelStore, default_extra_dirs, resolve_models_dir
 
@@ -36,23 +40,23 @@ def open_store(models_dir: Path | None):
     return ModelStore(directory, extra_dirs=default_extra_dirs(Path.home()))
 
 
-def insightface_available(store) -> bool:
+def insightface_available(store: ModelStore) -> bool:
     """Whether the insightface analyzer's files are present."""
     return all(store.has(name) for name in INSIGHTFACE_FILES)
 
 
-def installed_engines(store) -> list[str]:
+def installed_engines(store: ModelStore | None) -> list[str]:
     """The engines whose files are present: classic always (its models ship in packages)."""
     return ["inswapper", "classic"] if resolve_engine("auto", store) == "inswapper" else ["classic"]
 
 
-def installed_restorers(store) -> list[str]:
+def installed_restorers(store: ModelStore | None) -> list[str]:
     """The restorers (short names) whose model files are present, besides ``none``."""
     kinds = [k for k in choices(CanonicalRestorer) if k != "none"]
     return [k for k in kinds if store is not None and store.has(k)]
 
 
-def resolve_engine(name: EngineName, store) -> ConcreteEngine:
+def resolve_engine(name: EngineName, store: ModelStore | None) -> ConcreteEngine:
     """``auto`` → inswapper when its files (and the analyzer's) are present, else classic."""
     if name != "auto":
         return name
@@ -61,7 +65,9 @@ def resolve_engine(name: EngineName, store) -> ConcreteEngine:
     return "classic"
 
 
-def resolve_analyzer(name: AnalyzerName, engine: ConcreteEngine | None, store) -> str:
+def resolve_analyzer(
+    name: AnalyzerName, engine: ConcreteEngine | None, store: ModelStore | None
+) -> AnalyzerName:
     """``auto`` → the analyzer the engine needs; else insightface when present, else dlib."""
     if name != "auto":
         if engine is not None and ENGINE_ANALYZER[engine] != name:
@@ -78,7 +84,7 @@ def create_analyzer(
     name: AnalyzerName = "auto",
     *,
     models_dir: Path | None = None,
-    store=None,
+    store: ModelStore | None = None,
     providers: Sequence[ProviderName] = ("auto",),
     engine: ConcreteEngine | None = None,
 ) -> FaceAnalyzer:
@@ -94,10 +100,15 @@ def create_analyzer(
     return DlibAnalyzer.from_packages()
 
 
-def create_engine(name: ConcreteEngine, *, store, providers: Sequence[ProviderName] = ("auto",)):
+def create_engine(
+    name: ConcreteEngine, *, store: ModelStore | None, providers: Sequence[ProviderName] = ("auto",)
+) -> SwapEngine:
     """A loaded swap engine."""
     if name == "inswapper":
         from frameswap.engines.inswapper import InswapperEngine
+
+        if store is None:
+            raise OptionsError("the inswapper engine loads its model from a model store; none was given")
 
         return InswapperEngine.from_path(
             store.path("inswapper_128"),
@@ -109,7 +120,7 @@ def create_engine(name: ConcreteEngine, *, store, providers: Sequence[ProviderNa
     return ClassicEngine()
 
 
-def _batch_copy_path(store) -> Path | None:
+def _batch_copy_path(store: ModelStore) -> Path | None:
     """Where a batch-dynamic copy of inswapper may be kept: the models dir, when it is writable
     (a folder the user shares with other tools is never written to)."""
     directory = Path(store.models_dir)
@@ -121,7 +132,7 @@ def _batch_copy_path(store) -> Path | None:
 def create_restorer(
     name: str,
     *,
-    store,
+    store: ModelStore,
     providers: Sequence[ProviderName] = ("auto",),
     weight: float = 0.5,
     blend: float = 1.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frameswap.bench.facepixels import (
+from fsbench.facepixels import (
     SWAP_MIN_LEVELS,
     PixelFigures,
     cie76,
@@ -14,7 +14,7 @@ from frameswap.bench.facepixels import (
     scale_box,
     swap_threshold,
 )
-from frameswap.bench.truth import FrameTruth
+from fsbench.truth import FrameTruth
 
 SIZE = (120, 80)  # width, height
 FACES = ((20.0, 20.0, 50.0, 60.0), (70.0, 10.0, 100.0, 50.0))
@@ -153,9 +153,9 @@ def test_nothing_measured_gives_none_not_zero():
 def test_measure_pixels_reads_the_files_and_finds_the_painted_faces(tmp_path):
     from PIL import Image
 
-    from frameswap.bench.clips import build_clip, clip_spec
-    from frameswap.bench.facepixels import measure_pixels
-    from frameswap.bench.rawmedia import iter_rgb
+    from fsbench.clips import build_clip, clip_spec
+    from fsbench.facepixels import measure_pixels
+    from fsbench.rawmedia import iter_rgb
 
     spec = clip_spec("blurdark_gif", frames=4, width=240)
     target = build_clip(spec, tmp_path / "in.gif")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frameswap.bench.cases import long_gif_truth, ping_pong_order
-from frameswap.bench.clips import (
+from fsbench.cases import long_gif_truth, ping_pong_order
+from fsbench.clips import (
     BLUR_EVERY,
     DARK_EVERY,
     DARK_GAIN,
@@ -19,8 +19,8 @@ from frameswap.bench.clips import (
     clip_spec,
     t1_rgb,
 )
-from frameswap.bench.rawmedia import iter_rgb
-from frameswap.bench.truth import T1_FACES, FrameTruth, View, faces_seen, frame_truth, sample_gif_truth
+from fsbench.rawmedia import iter_rgb
+from fsbench.truth import T1_FACES, FrameTruth, View, faces_seen, frame_truth, sample_gif_truth
 
 
 def _iou(a, b) -> float:
@@ -71,7 +71,7 @@ def test_a_view_maps_box_edges_and_visibility_follows_the_frame_edges():
 
 @pytest.fixture(scope="module")
 def sample_gif(tmp_path_factory):
-    from frameswap.testing.samples import build_samples
+    from sample_recipe import build_samples
 
     return build_samples(tmp_path_factory.mktemp("samples")).gif
 

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory):
-    from frameswap.testing.samples import build_samples
+    from sample_recipe import build_samples
 
     return build_samples(tmp_path_factory.mktemp("samples"))
 

@@ -1,8 +1,8 @@
 """Every visible face is swapped in (nearly) every frame of a GIF with blurred and dark frames.
 
 The truth is how the clip was built (a known pan over t1, whose faces are hand-annotated in
-``frameswap.bench.truth``), never our own detector; a face counts as swapped where the output
-differs from the input over the face's inner box (``frameswap.bench.facepixels``). Every 4th
+``fsbench.truth``), never our own detector; a face counts as swapped where the output
+differs from the input over the face's inner box (``fsbench.facepixels``). Every 4th
 frame is blurred and every 4th (another offset) under-exposed: the frames a detector misses.
 The whole clip goes through ``frameswap.swap`` with the default embedded engine, GIF to GIF.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 import pytest
 
 import frameswap
-from frameswap.bench.clips import blurdark_spec, build_clip
-from frameswap.bench.facepixels import measure_pixels
-from frameswap.bench.harness import people_indexed
-from frameswap.bench.truth import faces_seen
 from frameswap.factory import create_analyzer
 from frameswap.options import SwapOptions
+from fsbench.clips import blurdark_spec, build_clip
+from fsbench.facepixels import measure_pixels
+from fsbench.harness import people_indexed
+from fsbench.truth import faces_seen
 
 pytest.importorskip("insightface.data")  # the clip is built from insightface's t1 photo
 

@@ -17,8 +17,8 @@ from frameswap.api import FaceSwapper
 from frameswap.errors import ModelNotFoundError
 from frameswap.media import Frame, FrameTiming, MediaInfo, open_media, write_media
 from frameswap.options import SwapOptions
-from frameswap.testing.synthetic_detection import build_det_10g, build_w600k_r50, paint_face
-from frameswap.testing.synthetic_swap import build_gfpgan, build_inswapper
+from kit.synthetic_detection import build_det_10g, build_w600k_r50, paint_face
+from kit.synthetic_swap import build_gfpgan, build_inswapper
 
 SIZE = (320, 240)  # width, height
 DELAYS_MS = [70, 30, 120, 0, 500]

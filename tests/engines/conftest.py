@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from frameswap.testing.synthetic_swap import (
+from kit.synthetic_swap import (
     build_codeformer,
     build_gfpgan,
     build_inswapper,

@@ -14,14 +14,14 @@ from frameswap.engines.base import FaceSkippedWarning, SwapEngine, SwapJob
 from frameswap.engines.inswapper import InswapperEngine, InswapperSource
 from frameswap.errors import FaceError, ModelContractError, ModelNotFoundError
 from frameswap.models.inswapper import InswapperModel, prepare_batch_dynamic
-from frameswap.testing.synthetic_swap import (
+from kit.synthetic_swap import (
     SessionSpy,
     insightface_reference,
     insightface_swapper,
     source_face,
     target_face,
 )
-from frameswap.testing.synthetic_swap import template_kps as kps_at
+from kit.synthetic_swap import template_kps as kps_at
 
 # Per frame: the faces (kps), applied in this order. Frame 1 has two overlapping faces (the
 # second must be cropped from the frame the first was pasted into) and one partly off the frame.

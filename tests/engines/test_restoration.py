@@ -9,8 +9,8 @@ from frameswap.engines.base import FaceSkippedWarning
 from frameswap.engines.restoration import FaceRestorer, plan_restore
 from frameswap.errors import ModelContractError, ModelNotFoundError, OptionsError
 from frameswap.faces.types import Face
-from frameswap.testing.synthetic_swap import GFPGAN_OFFSETS, SessionSpy, target_face
-from frameswap.testing.synthetic_swap import template_kps as kps_at
+from kit.synthetic_swap import GFPGAN_OFFSETS, SessionSpy, target_face
+from kit.synthetic_swap import template_kps as kps_at
 
 RESTORERS = {
     "gfpgan.onnx": "gfpgan-1.4",

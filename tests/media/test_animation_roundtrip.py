@@ -9,7 +9,7 @@ import pytest
 
 from frameswap.media import open_media, write_media
 from frameswap.media.types import Frame, FrameTiming
-from frameswap.testing.media_builders import animation_info, panning_frames
+from kit.media_builders import animation_info, panning_frames
 
 DELAYS = [20, 30, 100, 70, 1000, 0]
 SIZE = (96, 72)
@@ -79,7 +79,7 @@ def test_gif_keeps_transparency_of_the_input(tmp_path):
 def test_gif_palette_keeps_skin_tones_close(tmp_path):
     from skimage import color
 
-    from frameswap.testing.media_builders import photo
+    from kit.media_builders import photo
 
     rgb = photo((256, 256))
     frame = Frame(0, rgb, FrameTiming(0, 100, Fraction(1, 1000)))

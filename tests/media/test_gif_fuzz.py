@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from frameswap.errors import FrameswapError
 from frameswap.media import open_media
 from frameswap.options import MediaLimits
-from frameswap.testing.media_builders import GifFrameSpec, hand_gif
+from kit.media_builders import GifFrameSpec, hand_gif
 
 _PAL = np.array([(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)], np.uint8)
 SEED = hand_gif(

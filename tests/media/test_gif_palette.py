@@ -13,7 +13,7 @@ from PIL import Image, ImageSequence
 
 from frameswap.media import open_media
 from frameswap.media.writer import encode_bytes
-from frameswap.testing.media_builders import GifFrameSpec, hand_gif, panning_frames
+from kit.media_builders import GifFrameSpec, hand_gif, panning_frames
 
 SIZE = (96, 72)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from frameswap.media import open_media
-from frameswap.testing.media_builders import GifFrameSpec, hand_gif
+from kit.media_builders import GifFrameSpec, hand_gif
 
 RED, GREEN, BLUE, WHITE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (255, 255, 0)
 PALETTE = np.array([(0, 0, 0), RED, GREEN, BLUE, WHITE, YELLOW, (9, 9, 9), (7, 7, 7)], dtype=np.uint8)

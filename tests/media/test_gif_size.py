@@ -13,7 +13,7 @@ from PIL import Image, ImageSequence
 
 from frameswap.media import open_media
 from frameswap.media.writer import encode_bytes
-from frameswap.testing.media_builders import GifFrameSpec, hand_gif, photo
+from kit.media_builders import GifFrameSpec, hand_gif, photo
 
 W, H = 160, 120
 FACE = 36  # side of the moving square that stands for a face

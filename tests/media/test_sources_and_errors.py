@@ -15,7 +15,7 @@ from frameswap import errors
 from frameswap.errors import OverwriteInputError
 from frameswap.media import open_media, write_media
 from frameswap.options import MediaLimits
-from frameswap.testing.media_builders import GifFrameSpec, hand_gif
+from kit.media_builders import GifFrameSpec, hand_gif
 
 PALETTE = np.array([(0, 0, 0), (200, 100, 50)], np.uint8)
 
@@ -99,7 +99,7 @@ def test_truncated_png_and_video_are_corrupt(tmp_path):
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
     with pytest.raises(errors.CorruptMediaError):
         _decode_all(buf.getvalue()[:400])
-    from frameswap.testing.media_builders import write_test_video
+    from kit.media_builders import write_test_video
 
     video = write_test_video(tmp_path / "v.mp4", [0, 40, 80], audio_seconds=None).read_bytes()
     with pytest.raises(errors.CorruptMediaError):

@@ -10,7 +10,7 @@ import pytest
 
 from frameswap.media import open_media, write_media
 from frameswap.media.types import Frame, FrameTiming
-from frameswap.testing.media_builders import animation_info, write_test_video
+from kit.media_builders import animation_info, write_test_video
 
 VFR_PTS_MS = [0, 33, 66, 140, 160, 300, 310, 400, 533, 600]
 

@@ -8,7 +8,7 @@ import pytest
 
 from frameswap.faces.insightface_backend import InsightFaceAnalyzer
 from frameswap.models.session import SessionOptions
-from frameswap.testing.synthetic_detection import build_det_10g, build_w600k_r50
+from kit.synthetic_detection import build_det_10g, build_w600k_r50
 
 CPU = SessionOptions(providers=("cpu",), intra_op_threads=1)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper
 
+from frameswap.faces.insightface_backend import embed_faces
 from frameswap.models.arcface import ArcFace, scan_normalisation
 from frameswap.models.session import SessionOptions
-from frameswap.testing.synthetic_detection import build_w600k_r50
+from kit.synthetic_detection import build_w600k_r50
 
 CPU = SessionOptions(providers=("cpu",), intra_op_threads=1)
 
@@ -40,12 +41,12 @@ def test_embeddings_of_many_faces_in_one_call_equal_single_calls(synthetic_model
     ]
     counting = CountingSession(rec.session)
     rec.session = counting
-    batched = rec.embed(images, kps)
+    batched = embed_faces(rec, images, kps)
     assert counting.calls == 1 and counting.batch_sizes == [6]
     assert [b.shape for b in batched] == [(2, 512), (3, 512), (1, 512)]
     for image, per_image, embs in zip(images, kps, batched, strict=True):
         for points, emb in zip(per_image, embs, strict=True):
-            single = rec.embed([image], [points[None]])[0][0]
+            single = embed_faces(rec, [image], [points[None]])[0][0]
             np.testing.assert_allclose(emb, single, atol=1e-5)
     # Different faces give different embeddings (the model is not constant).
     assert np.abs(batched[0][0] - batched[0][1]).max() > 1e-2

@@ -15,7 +15,7 @@ from frameswap.errors import CancelledError, FaceIndexError, NoFaceError, Overwr
 from frameswap.media import Frame, FrameTiming, MediaInfo, open_media, write_media
 from frameswap.options import SwapOptions, TrackerOptions
 from frameswap.pipeline import Models, run_swap
-from frameswap.testing.fakes import FACE_RED, PaintEngine, SquareAnalyzer, draw
+from kit.fakes import FACE_RED, PaintEngine, SquareAnalyzer, draw
 
 SIZE = (160, 96)
 A, B, SOURCE_ID, OTHER_SOURCE_ID = 10, 90, 77, 33

@@ -12,7 +12,7 @@ from frameswap.errors import FaceIndexError, OptionsError, UnsupportedMediaError
 from frameswap.options import SwapOptions, TrackerOptions
 from frameswap.pipeline import Models, run_swap
 from frameswap.pipeline.run import swap_frames
-from frameswap.testing.fakes import PaintEngine, SquareAnalyzer, draw
+from kit.fakes import PaintEngine, SquareAnalyzer, draw
 
 from .test_run import (
     DELAYS_MS,

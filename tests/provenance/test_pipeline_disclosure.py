@@ -20,7 +20,7 @@ from frameswap.options import DisclosureOptions, SwapOptions
 from frameswap.pipeline import Models, run_swap
 from frameswap.provenance import DIGITAL_SOURCE_TYPE, disclosure_packet
 from frameswap.provenance.disclosure import TOOL_NAME, tool_version
-from frameswap.testing.fakes import PaintEngine, SquareAnalyzer, draw
+from kit.fakes import PaintEngine, SquareAnalyzer, draw
 
 SIZE = (160, 96)
 SOURCE_ID = 77

@@ -14,7 +14,7 @@ from frameswap.media import open_media, write_media
 from frameswap.media.anim_writers import _xmp_itxt
 from frameswap.media.gif_writer import xmp_application_extension
 from frameswap.provenance import DIGITAL_SOURCE_TYPE, disclosure_packet, read_statement
-from frameswap.testing.media_builders import animation_info, panning_frames
+from kit.media_builders import animation_info, panning_frames
 
 TOOL = "frameswap 9.9.9"
 PACKET = disclosure_packet(TOOL)

@@ -1,13 +1,9 @@
-"""Server test fixtures. They live in ``srvkit`` so the tests can import its helpers too; this
-directory is put on ``sys.path`` for that (pytest does not do it for conftest directories here)."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+"""Server test fixtures: they live in ``kit.server`` (``tests/kit``, on pytest's ``pythonpath``) so
+the tests can import its helpers too; this file makes them fixtures here."""
 
 import pytest
-from srvkit import fake, live_server, loopback_server, make_client  # noqa: F401
+
+from kit.server import fake, live_server, loopback_server, make_client  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,11 @@ import threading
 
 import pytest
 from PIL import Image
-from srvkit import (
+
+from frameswap.errors import FaceIndexError, ModelNotFoundError, UnsupportedMediaError
+from frameswap.server.app import create_app
+from frameswap.server.settings import ServerSettings
+from kit.server import (
     FakeSwapper,
     Route,
     assert_error,
@@ -21,10 +25,6 @@ from srvkit import (
     png_bytes,
     uniform_png,
 )
-
-from frameswap.errors import FaceIndexError, ModelNotFoundError, UnsupportedMediaError
-from frameswap.server.app import create_app
-from frameswap.server.settings import ServerSettings
 
 V1 = "/v1/models/faceswap-v2"
 

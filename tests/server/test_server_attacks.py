@@ -14,11 +14,11 @@ import socket
 import threading
 
 import requests
-from srvkit import FakeSwapper, assert_error, b64, body, png_bytes
 
 from frameswap.server.app import create_app
 from frameswap.server.context import ServerContext
 from frameswap.server.settings import ServerSettings
+from kit.server import FakeSwapper, assert_error, b64, body, png_bytes
 
 V1 = "/v1/models/faceswap-v2"
 

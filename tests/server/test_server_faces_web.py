@@ -12,12 +12,12 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 from PIL import Image
-from srvkit import b64, png_bytes
 
 from frameswap.api import FaceSwapper
 from frameswap.cli import main
-from frameswap.testing.synthetic_detection import paint_face
-from frameswap.testing.synthetic_swap import build_models_dir
+from kit.server import b64, png_bytes
+from kit.synthetic_detection import paint_face
+from kit.synthetic_swap import build_models_dir
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +161,7 @@ def test_no_page_references_another_host(make_client, path):
 
 
 def test_info_lists_what_is_installed(make_client, tmp_path):
-    from frameswap.testing.synthetic_swap import build_gfpgan
+    from kit.synthetic_swap import build_gfpgan
 
     bare = make_client(swapper=FaceSwapper(models_dir=tmp_path / "none")).get("/v1/info").json()["swapper"]
     assert (bare["installed_engines"], bare["installed_restorers"]) == (["classic"], [])

@@ -6,11 +6,11 @@ import socket
 import threading
 
 import pytest
-from srvkit import Route, png_bytes
 
 from frameswap.errors import MediaLimitError, SourceError, URLRefusedError
 from frameswap.server import fetch as fetch_mod
 from frameswap.server.fetch import UrlFetcher, UrlFetchPolicy, address_refusal
+from kit.server import Route, png_bytes
 
 REFUSED = [
     "10.0.0.1",

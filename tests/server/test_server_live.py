@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import requests
 from PIL import Image
-from srvkit import FakeSwapper, b64, has_mark, png_bytes
+
+from kit.server import FakeSwapper, b64, has_mark, png_bytes
 
 
 def test_forty_concurrent_requests_against_a_queue_of_four(live_server):

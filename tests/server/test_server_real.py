@@ -8,7 +8,8 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from srvkit import Route, b64, gif_durations, uniform_png
+
+from kit.server import Route, b64, gif_durations, uniform_png
 
 pytest.importorskip("frameswap.api")
 

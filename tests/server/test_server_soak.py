@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import requests
-from srvkit import FakeSwapper, b64, gif_bytes, gif_durations, has_mark, png_bytes
+
+from kit.server import FakeSwapper, b64, gif_bytes, gif_durations, has_mark, png_bytes
 
 V1 = "/v1/models/faceswap-v2"
 V2 = "/v2/models/faceswap-v2"

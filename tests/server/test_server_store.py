@@ -7,9 +7,8 @@ import sys
 import textwrap
 import threading
 
-from srvkit import FakeSwapper, assert_error, b64, body, gif_bytes, gif_durations, has_mark
-
 from frameswap.server.store import JobStore, StoreLimits
+from kit.server import FakeSwapper, assert_error, b64, body, gif_bytes, gif_durations, has_mark
 
 V2 = "/v2/models/faceswap-v2"
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image, ImageSequence
-from srvkit import LiveServer
 
 from frameswap.api import FaceSwapper
 from frameswap.server.app import create_app
 from frameswap.server.settings import ServerSettings
+from kit.server import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -62,7 +62,7 @@ class RecordingSwapper:
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
-    from frameswap.testing.samples import build_samples
+    from sample_recipe import build_samples
 
     return build_samples(tmp_path_factory.mktemp("samples"))
 
@@ -184,7 +184,7 @@ def wait_for_download(directory: Path, name: str) -> Path:
 
 
 def test_pick_click_swap_download(serve, browser, swapper, samples):
-    from frameswap.testing.samples import SAMPLE_GIF_DELAYS_MS
+    from sample_recipe import SAMPLE_GIF_DELAYS_MS
 
     server = serve(swapper)
     browser.get(server.url + "/")

@@ -1,16 +1,72 @@
-"""``frameswap bench``: run the speed and quality benchmark, print a table or JSON."""
+"""``frameswap bench``: run the speed and quality benchmark, print a table or JSON.
+
+The harness is not part of the installed package: it lives in the checkout's ``benchmarks/fsbench``
+and builds its inputs with the sample recipe (``samples/``) and the synthetic models of the test kit
+(``tests/kit``), none of which belongs in a wheel. So the command finds a checkout (the one an
+editable install runs from, else the current folder), puts those three folders on this process's
+import path (the process is the command's own, as with OpenCV's thread count in ``cli.main``) and
+only then imports the harness; without a checkout, or without the ``bench`` extra's packages, it
+stops with an error that says what to install or where to run it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+
+from frameswap.errors import MissingDependencyError, OptionsError
+
+# checkout folders the harness imports from: fsbench, sample_recipe, kit
+CHECKOUT_DIRS = ("benchmarks", "samples", "tests")
+# what the ``bench`` extra installs beyond the base install: peak memory, the annotated photo
+BENCH_MODULES = ("psutil", "insightface")
+INSTALL_HINT = 'pip install -e ".[bench]" in a frameswap checkout'
+
+
+def find_checkout(candidates: Sequence[Path]) -> Path | None:
+    """The first candidate folder that holds the benchmark harness (``benchmarks/fsbench``)."""
+    for root in candidates:
+        if (root / "benchmarks" / "fsbench" / "__init__.py").is_file():
+            return root
+    return None
+
+
+def load_harness(candidates: Sequence[Path] | None = None) -> ModuleType:
+    """Import ``fsbench`` from a checkout; a clear error when there is none or the extra is missing."""
+    if candidates is None:
+        candidates = [Path(__file__).resolve().parents[3], Path.cwd()]
+    root = find_checkout(candidates)
+    if root is None:
+        raise MissingDependencyError(
+            "frameswap bench runs from a source checkout (its harness, benchmarks/fsbench, is not "
+            f"installed with the package): {INSTALL_HINT}, then run it from there"
+        )
+    missing = [name for name in BENCH_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingDependencyError(
+            f"frameswap bench needs {', '.join(missing)}: install frameswap[bench] ({INSTALL_HINT})"
+        )
+    for folder in reversed(CHECKOUT_DIRS):
+        path = str(root / folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    return importlib.import_module("fsbench")
+
+
+def _choices(names: Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise OptionsError(f"unknown {what} {', '.join(unknown)}; use any of: {', '.join(allowed)}")
+    return tuple(names)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from frameswap.bench.cases import CASE_NAMES
-    from frameswap.bench.setups import SETUP_NAMES
     from frameswap.options import TrackerOptions
 
     p = sub.add_parser(
@@ -23,10 +79,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "project's targets.",
     )
     p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
-    p.add_argument("--cases", nargs="+", default=list(CASE_NAMES), choices=CASE_NAMES, metavar="CASE",
-                   help=f"cases to run: {', '.join(CASE_NAMES)} (default all)")
-    p.add_argument("--engines", nargs="+", default=list(SETUP_NAMES), choices=SETUP_NAMES, metavar="ENGINE",
-                   help=f"engine set-ups: {', '.join(SETUP_NAMES)} (default all)")
+    p.add_argument("--cases", nargs="+", metavar="CASE",
+                   help="cases to run (default all; the harness's names, e.g. still, sample_gif, video, "
+                   "long_gif; an unknown name lists them)")
+    p.add_argument("--engines", nargs="+", metavar="ENGINE",
+                   help="engine set-ups, e.g. classic, inswapper (default all; an unknown name lists them)")
     p.add_argument("--runs", type=int, default=3, help="timed runs per case (default 3)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
     p.add_argument("--baseline-runs", type=int, default=1, help="naive baseline runs (default 1; 0 skips)")
@@ -44,14 +101,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from frameswap.bench import BenchConfig, format_report, run_benchmarks
     from frameswap.options import SwapOptions, TrackerOptions
 
+    fsbench = load_harness()
+    case_names = importlib.import_module("fsbench.cases").CASE_NAMES
+    setup_names = importlib.import_module("fsbench.setups").SETUP_NAMES
+
     out = Path(args.out)
-    config = BenchConfig(
+    config = fsbench.BenchConfig(
         work_dir=out,
-        cases=tuple(args.cases),
-        engines=tuple(args.engines),
+        cases=_choices(args.cases or case_names, case_names, "case"),
+        engines=_choices(args.engines or setup_names, setup_names, "engine"),
         runs=args.runs,
         warmup=args.warmup,
         baseline_runs=args.baseline_runs,
@@ -65,10 +125,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[bench] {message}", file=sys.stderr, flush=True)
 
-    report = run_benchmarks(config, on_event=event)
+    report = fsbench.run_benchmarks(config, on_event=event)
     text = json.dumps(report, indent=2)
     (out / "report.json").write_text(text)
-    table = format_report(report)
+    table = fsbench.format_report(report)
     (out / "report.md").write_text(table + "\n")
     print(text if args.json else table)
     return 0

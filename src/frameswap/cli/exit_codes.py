@@ -8,6 +8,7 @@ from frameswap import errors as e
 
 DISK_FULL = 14  # no space (or quota) left where the output or a temporary file is written
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+MISSING_PART = 15  # an extra (or the checkout-only bench harness) is not installed
 
 # Most specific first: the first matching class wins.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
@@ -27,6 +28,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (e.ModelDownloadError, 11),
     (e.ProviderError, 12),
     (e.ModelError, 13),
+    (e.MissingDependencyError, MISSING_PART),
     (e.OptionsError, 2),
     (e.CancelledError, 130),
 )

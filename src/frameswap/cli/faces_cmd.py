@@ -24,6 +24,9 @@ DEFAULTS = SwapOptions()  # the one place defaults live
 if TYPE_CHECKING:
     from frameswap.pipeline.listing import FaceListing
 
+if TYPE_CHECKING:
+    pass
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from frameswap.provenance.report import describe
 
     with open_media(args.path) as reader:
-        data = reader.info.to_json()
+        info = reader.info
+        data: dict[str, object] = info.to_json()
         path = reader.path
     data["provenance"] = describe(path) if path is not None else None
     if args.json:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         ("format", f"{data['format']} ({data['kind']})"),
         ("size", f"{data['width']}x{data['height']}"),
         ("frames", str(data["frame_count"])),
-        ("durations", _summary(list(data["durations_ms"]))),  # type: ignore[arg-type]
+        ("durations", _summary(list(info.durations_ms))),
         ("loop", loop_text),
         ("fps", "-" if data["fps"] is None else f"{data['fps']:.3f}"),
         ("time base", data["time_base"] or "-"),

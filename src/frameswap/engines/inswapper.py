@@ -1,6 +1,6 @@
 """The ``inswapper`` engine: InsightFace ``inswapper_128`` with insightface's exact paste-back.
 
-Per face, as insightface ``INSwapper.get(..., paste_back=True)`` (MODELS.md section 1.5): align to
+Per face, as insightface ``INSwapper.get(..., paste_back=True)`` (docs/models.md §1.5): align to
 128 with the ArcFace template, run the model, then warp the result and an all-white mask back,
 set mask > 20 to 255, erode by ``max(s//10, 10)``, blur by ``2*max(s//20, 5)+1`` (``s`` the mask's
 extent), blend in float32 and truncate to uint8. Frames are RGB here and BGR in insightface: all
@@ -110,7 +110,7 @@ def plan_paste(frame_shape: tuple[int, ...], kps: np.ndarray, size: int = 128) -
     mask = cv2.erode(mask, np.ones((k, k), np.uint8), iterations=1)
     k = max(mask_size // 20, 5)
     mask = cv2.GaussianBlur(mask, (2 * k + 1, 2 * k + 1), 0)
-    mask /= 255
+    mask = mask / np.float32(255)
     reach = _clip_box(qx0 - k - 2, qy0 - k - 2, qx1 + k + 2, qy1 + k + 2, width, height)
     # Blend only where the mask is non-zero: elsewhere insightface's blend returns the frame
     # pixel exactly (0*fake + 1*frame), so the result is the same and the blend ~2x cheaper.

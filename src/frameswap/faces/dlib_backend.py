@@ -107,7 +107,7 @@ class DlibAnalyzer:
             raise OptionsError(f"dlib upsample must be 0..3, got {upsample}")
         # Several HOG detectors (one per worker thread: dlib releases the GIL while scanning, so
         # two cores detect two frames at once); a single detector runs frames one by one.
-        self._detectors = list(detector) if isinstance(detector, (list, tuple)) else [detector]
+        self._detectors: list[Any] = list(detector) if isinstance(detector, (list, tuple)) else [detector]
         if detector_kind != "hog" and len(self._detectors) > 1:
             raise OptionsError("parallel detection is for the HOG detector only")
         self._predictor = predictor
@@ -264,7 +264,7 @@ class DlibAnalyzer:
                 new = self._describe_rect(
                     image, dlib.rectangle(x1, y1, x2, y2), 0.0, rederive_box=True, embed=embed
                 )
-                if face.landmarks is not None:
+                if face.landmarks is not None and new.landmarks is not None:
                     new = replace(new, box=_carry_box(face, new.landmarks))
                 quality = box_iou(np.asarray(face.box, dtype=np.float32), new.box)
                 if face.embedding is not None and new.embedding is not None:
@@ -312,9 +312,10 @@ def _carry_box(face: Face, landmarks: np.ndarray) -> np.ndarray:
     The given box may be a tracker's prediction: it is measured relative to the old landmarks'
     own detector-like box, so a predicted shift does not accumulate.
     """
-    m = estimate_similarity(face.landmarks, landmarks)
+    own = np.asarray(face.landmarks)  # in its own dtype, as estimate_similarity wants
+    m = estimate_similarity(own, landmarks)
     scale = float(np.hypot(m[0, 0], m[1, 0]))
-    old = np.asarray(face.landmarks, dtype=np.float64)
+    old = own.astype(np.float64)
     ref = box_from_68(old).astype(np.float64)  # where the old landmarks put the box
     detected = np.asarray(face.box, dtype=np.float64)
     if box_iou(ref, detected) < 0.3:  # box and landmarks disagree (stale landmarks): trust landmarks

@@ -86,8 +86,9 @@ def placement(
             and not (rivals.size and rivals.max() >= policy.ambiguous_iou)
             and not among[row].max(initial=0.0) >= policy.ambiguous_iou
         )
-        if is_placed and predicted[column].track_id is not None:
-            placed.add(int(predicted[column].track_id))
+        track_id = predicted[column].track_id
+        if is_placed and track_id is not None:
+            placed.add(int(track_id))
         else:
             unplaced.append(row)
     return unplaced, placed

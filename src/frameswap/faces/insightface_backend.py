@@ -3,7 +3,7 @@
 It reproduces insightface's ``FaceAnalysis`` (detection + recognition) to 1e-4 without importing
 insightface, then orders faces large → small by box area (the hosted API's order; insightface
 returns score order). ``landmarks`` is None: buffalo_l's 106/68-point models are not used, the
-five SCRFD keypoints are what alignment needs (MODELS.md §6).
+five SCRFD keypoints are what alignment needs (docs/models.md §6).
 
 ``describe`` (for frames where a tracker already knows the boxes) refreshes each face's keypoints
 by running the detector on a padded crop around its box, at the scale a full-frame detection of
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from frameswap.errors import OptionsError
-from frameswap.faces.geometry import iou_matrix
+from frameswap.faces.geometry import iou_matrix, norm_crop
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.models.arcface import ArcFace
 from frameswap.models.scrfd import SCRFD, Detections, check_rgb_image
@@ -127,12 +127,30 @@ class InsightFaceAnalyzer:
         self, images: list[np.ndarray], faces: list[list[Face]], keep_order: bool = False
     ) -> list[list[Face]]:
         kps = [np.stack([f.kps for f in fs]) if fs else np.zeros((0, 5, 2), np.float32) for fs in faces]
-        embeddings = self.recognizer.embed(images, kps)
+        embeddings = embed_faces(self.recognizer, images, kps)
         out = []
         for fs, embs in zip(faces, embeddings, strict=True):
             described = [replace(f, embedding=e.copy()) for f, e in zip(fs, embs, strict=True)]
             out.append(described if keep_order else sort_large_to_small(described))
         return out
+
+
+def embed_faces(
+    recognizer: ArcFace, images: Sequence[np.ndarray], kps: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    """ArcFace embeddings per image, (n_i, D) each, for keypoint sets ``kps[i]`` (n_i, 5, 2) of
+    ``images[i]``: every face aligned to the model's template (``norm_crop``, as insightface),
+    then all crops of all images in one batched run."""
+    size = recognizer.input_size
+    crops = [
+        norm_crop(image, points, size)[0]
+        for image, per_image in zip(images, kps, strict=True)
+        for points in np.asarray(per_image, dtype=np.float32).reshape(-1, 5, 2)
+    ]
+    counts = [int(np.asarray(k).reshape(-1, 5, 2).shape[0]) for k in kps]
+    stacked = np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
+    flat = recognizer.embed_crops(stacked)
+    return list(np.split(flat, np.cumsum(counts)[:-1])) if counts else []
 
 
 def _faces_of(dets: Detections) -> list[Face]:

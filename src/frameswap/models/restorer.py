@@ -1,6 +1,6 @@
 """GFPGAN / CodeFormer ONNX sessions with inputs bound by role, not by name.
 
-Exports disagree on names (MODELS.md section 4.1): GFPGAN ``input``→``output``; CodeFormer
+Exports disagree on names (docs/models.md §4.1): GFPGAN ``input``→``output``; CodeFormer
 ``input`` + ``weight`` (facefusion) or ``x`` + ``w`` → ``y`` (harisreedhar, Rope, VisoMaster), and
 one export has a 0-d weight and several outputs. So: the image is the float input of rank 4, the
 fidelity weight is the float64 input, shaped from its declared rank ([1] for the mainstream
@@ -10,6 +10,7 @@ exports, 0-d when declared scalar); the result is ``outputs[0]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class RestorerModel:
 
     def __init__(
         self,
-        session,
+        session: Any,  # an onnxruntime.InferenceSession, or a test double
         *,
         image_input: str,
         weight_input: str | None,
@@ -84,7 +85,9 @@ class RestorerModel:
         )
 
     def _call(self, images: np.ndarray, weight: float) -> np.ndarray:
-        feeds = {self.image_input: np.ascontiguousarray(images, dtype=self.input_dtype)}
+        feeds: dict[str, np.ndarray] = {
+            self.image_input: np.ascontiguousarray(images, dtype=self.input_dtype)
+        }
         if self.weight_input is not None:
             feeds[self.weight_input] = np.full(self.weight_shape, weight, dtype=np.float64)
         out = np.asarray(self.session.run([self.output], feeds)[0], dtype=np.float32)

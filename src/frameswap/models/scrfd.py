@@ -1,6 +1,6 @@
 """SCRFD face detector (buffalo_l ``det_10g.onnx``): letterbox, decode and NMS as insightface.
 
-Pre/post-processing follows MODELS.md §2 exactly (insightface ``SCRFD.detect`` with one det size):
+Pre/post-processing follows docs/models.md §2 exactly (insightface ``SCRFD.detect`` with one det size):
 top-left letterbox with ``int`` truncation, ``(x - 127.5) / 128`` on RGB, anchor centres
 ``(x*s, y*s)`` twice per cell, distances in stride units, ``score >= thresh``, a stable sort by
 score and greedy NMS with "+1" pixel areas at IoU 0.4. Images come in as RGB (insightface feeds
@@ -174,7 +174,7 @@ class SCRFD:
         key = (height, width, stride)
         centers = self._centers.get(key)
         if centers is None:
-            centers = np.stack(np.mgrid[:height, :width][::-1], axis=-1).astype(np.float32)
+            centers = np.stack(list(np.mgrid[:height, :width][::-1]), axis=-1).astype(np.float32)
             centers = np.repeat((centers * stride).reshape(-1, 2), _ANCHORS, axis=0)
             if len(self._centers) < 64:
                 self._centers[key] = centers

@@ -23,6 +23,7 @@ import os
 import shutil
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -354,7 +355,7 @@ class ModelStore:
             raise ModelDownloadError(f"downloaded {archive.file} is not a valid zip archive: {exc}") from exc
         return DownloadResult(entry.name, final, "downloaded", digest, bool(entry.accepted_hashes))
 
-    def _temp_file(self, file: str):
+    def _temp_file(self, file: str) -> AbstractContextManager[Path]:
         """A temporary path next to the final file, removed unless it was renamed into place."""
         return temp_beside(self.models_dir / file)
 
@@ -377,7 +378,7 @@ def _fetch(url: str, dest: Path, label: str, progress: bool, timeout_s: float) -
 
     # total=1 until pooch sets the real size: pooch tests the bar's truth value, which tqdm
     # refuses to give while total is None.
-    bar = (
+    bar: Any = (
         tqdm(desc=label, total=1, unit="B", unit_scale=True, unit_divisor=1024, leave=True)
         if progress
         else False

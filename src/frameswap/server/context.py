@@ -29,7 +29,10 @@ BodyT = TypeVar("BodyT", bound=BaseModel)
 class Swapper(Protocol):
     """The part of :class:`frameswap.api.FaceSwapper` the server uses (a fake fits in tests)."""
 
-    def swap(self, source: Any, target: Any, output: Any = None, **kwargs: Any) -> Any: ...
+    def swap(
+        self, source: Any, target: Any, output: Any = None, *, options: Any = None, fetcher: Any = None,
+        on_progress: Any = None, cancel: Any = None,
+    ) -> Any: ...
 
     def describe(self) -> dict[str, Any]: ...
 

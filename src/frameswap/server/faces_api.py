@@ -18,6 +18,7 @@ import base64
 import io
 import json
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
@@ -134,7 +135,7 @@ def _options(ctx: ServerContext, body: FacesRequest) -> SwapOptions:
     )
 
 
-def _work(ctx: ServerContext, body: FacesRequest, options: SwapOptions):
+def _work(ctx: ServerContext, body: FacesRequest, options: SwapOptions) -> Callable[[Job], JobOutcome]:
     def work(job: Job) -> JobOutcome:
         media = decode_image_field(
             body.image, "image", fetcher=ctx.fetcher, max_bytes=ctx.settings.max_media_bytes

@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from frameswap.errors import OptionsError
-from frameswap.options import DisclosureOptions, MediaLimits, canonical_restorer
+from frameswap.options import DisclosureOptions, EngineName, MediaLimits, canonical_restorer
 from frameswap.server.fetch import UrlFetchPolicy
 from frameswap.server.store import StoreLimits
 
@@ -71,7 +71,7 @@ class ServerSettings(BaseSettings):
     api_keys: Annotated[tuple[str, ...], NoDecode] = ()
     api_keys_file: Path | None = None  # its keys are added to api_keys
     models_dir: Path | None = None
-    engine: str = "auto"
+    engine: EngineName = "auto"
     workers: int = Field(1, ge=1)  # swap worker threads (models are shared)
     queue_size: int = Field(8, ge=1)  # requests allowed to wait for a worker; one more answers 429
     max_body_bytes: int = Field(64 * MiB, ge=1)  # the JSON request body (base64 inflates media by 4/3)

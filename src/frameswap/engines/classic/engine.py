@@ -288,7 +288,7 @@ class ClassicEngine:
         face = cv2.cvtColor(np.clip(lab_s + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
         face = match_sharpness(face, small, (paint > 0) & (features == 0))
 
-        alpha = feather(paint, opts.feather * small_w) * weight
+        alpha: np.ndarray = feather(paint, opts.feather * small_w) * weight
         far = far_side_weight(shape, local, yaw, FAR_START, opts.yaw_zero - FAR_START)
         if far is not None:
             alpha *= far

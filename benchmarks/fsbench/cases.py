@@ -10,10 +10,10 @@
   frame at the turn) with a small brightness offset per pass: no frame equals the one before it
   except where the sample itself holds a picture, so the long GIF keeps the sample's share of
   identical-frame holds and costs what 300 real frames cost.
-- ``blurdark_gif``, ``hd_group``, ``closeup``: the clips of :mod:`frameswap.bench.clips`.
+- ``blurdark_gif``, ``hd_group``, ``closeup``: the clips of :mod:`fsbench.clips`.
 
 Every input is a known zoom and pan of the hand-annotated ``t1`` photo, so each case carries its
-per-frame truth boxes (:mod:`frameswap.bench.truth`) and selects every face that is ever visible:
+per-frame truth boxes (:mod:`fsbench.truth`) and selects every face that is ever visible:
 "every visible selected face is swapped" can then be judged without trusting our detector.
 Everything is built from photos that installed packages ship: a run needs no outside file.
 """
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from frameswap.bench.clips import CLIP_NAMES, build_clip, clip_spec
-from frameswap.bench.rawmedia import fresh, read_gif, sha256_file, stamp, write_atomic, write_gif
-from frameswap.bench.truth import FrameTruth, faces_seen, sample_gif_truth, sample_video_truth
 from frameswap.errors import OptionsError
+from fsbench.clips import CLIP_NAMES, build_clip, clip_spec
+from fsbench.rawmedia import fresh, read_gif, sha256_file, stamp, write_atomic, write_gif
+from fsbench.truth import FrameTruth, faces_seen, sample_gif_truth, sample_video_truth
 
 CASE_NAMES = ("still", "sample_gif", "sample_gif_default", "sample_apng", "video", "long_gif", *CLIP_NAMES)
 GIF_CASES = ("sample_gif", "long_gif", "blurdark_gif")  # GIF in, GIF out
@@ -112,7 +112,7 @@ def _still(sample_gif: Path, out: Path) -> Path:
 
 def build_cases(work_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[BenchCase]:
     """Build (or reuse) the samples and the derived inputs under ``work_dir``; in ``names`` order."""
-    from frameswap.testing.samples import SAMPLE_GIF_FRAMES, SAMPLE_GIF_SIZE, build_samples
+    from sample_recipe import SAMPLE_GIF_FRAMES, SAMPLE_GIF_SIZE, build_samples
 
     unknown = [n for n in names if n not in CASE_NAMES]
     if unknown:

@@ -94,9 +94,9 @@ def clip_truth(
 
 
 def sample_gif_views() -> list[View]:
-    """The bundled sample GIF's camera per frame, derived from its recipe in ``frameswap.testing.samples``
+    """The bundled sample GIF's camera per frame, derived from its recipe in ``sample_recipe``
     (read there, not copied, so the truth follows the recipe if it changes)."""
-    from frameswap.testing import samples
+    import sample_recipe as samples
 
     start, end = samples._GIF_CAMERA_START, samples._GIF_CAMERA_END
     return [
@@ -107,7 +107,7 @@ def sample_gif_views() -> list[View]:
 
 def sample_video_views() -> list[View]:
     """The bundled sample video's camera per frame, from its recipe (as :func:`sample_gif_views`)."""
-    from frameswap.testing import samples
+    import sample_recipe as samples
 
     n, size = samples.SAMPLE_VIDEO_FRAMES, samples.SAMPLE_VIDEO_SIZE
     start, end = samples._VIDEO_CAMERA_START, samples._VIDEO_CAMERA_END
@@ -117,14 +117,14 @@ def sample_video_views() -> list[View]:
 
 def sample_gif_truth() -> list[FrameTruth]:
     """Per-frame truth boxes of the bundled sample GIF."""
-    from frameswap.testing.samples import SAMPLE_GIF_SIZE
+    from sample_recipe import SAMPLE_GIF_SIZE
 
     return clip_truth(sample_gif_views(), SAMPLE_GIF_SIZE)
 
 
 def sample_video_truth() -> list[FrameTruth]:
     """Per-frame truth boxes of the bundled sample video."""
-    from frameswap.testing.samples import SAMPLE_VIDEO_SIZE
+    from sample_recipe import SAMPLE_VIDEO_SIZE
 
     return clip_truth(sample_video_views(), SAMPLE_VIDEO_SIZE)
 

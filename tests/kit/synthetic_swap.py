@@ -1,7 +1,7 @@
 """Tiny ONNX stand-ins for ``inswapper_128.onnx``, GFPGAN and CodeFormer, with the real contracts.
 
 The real files cannot be downloaded in CI, so tests run our pre/post-processing on these doubles:
-same input/output names, dtypes, shapes and ``emap`` position (MODELS.md sections 0 and 8).
+same input/output names, dtypes, shapes and ``emap`` position (docs/models.md §0 and §8).
 Each output depends on every input (the latent, the CodeFormer weight) so a test can tell when
 an input was dropped or mis-bound. Everything is deterministic (seeded).
 """
@@ -208,7 +208,7 @@ def build_codeformer(
     - ``facefusion``: ``input`` + ``weight`` (double [1]) → ``output``.
     - ``hs`` (harisreedhar / Rope / VisoMaster): ``x`` + ``w`` (double [1]) → ``y``.
     - ``scalar``: a 0-d double ``onnx::Cast_1`` declared FIRST, then ``input``; two outputs
-      (callers take the first), like the odd export noted in MODELS.md section 4.1.
+      (callers take the first), like the odd export noted in docs/models.md §4.1.
     """
     image, weight, out = {"facefusion": ("input", "weight", "output"), "hs": ("x", "w", "y"),
                           "scalar": ("input", "onnx::Cast_1", "output")}[naming]
@@ -297,7 +297,7 @@ class SessionSpy:
 def build_models_dir(directory: Path, *, inswapper: bool = True) -> Path:
     """A models folder holding the synthetic buffalo_l pair (det_10g, w600k_r50) under their real
     names and, unless ``inswapper`` is false, inswapper_128: what ``engine="auto"`` looks for."""
-    from frameswap.testing.synthetic_detection import build_det_10g, build_w600k_r50
+    from kit.synthetic_detection import build_det_10g, build_w600k_r50
 
     build_det_10g(directory / "det_10g.onnx")
     build_w600k_r50(directory / "w600k_r50.onnx")

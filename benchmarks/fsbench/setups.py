@@ -3,7 +3,7 @@
 - ``classic``: the embedded default, exactly what ``engine="classic"`` loads (dlib analyzer +
   classic engine).
 - ``inswapper``: the inswapper engine (our alignment, batching and paste-back) on the sized
-  synthetic model of :mod:`frameswap.bench.sized_model`. The insightface detector's synthetic
+  synthetic model of :mod:`fsbench.sized_model`. The insightface detector's synthetic
   double finds no real faces, so faces come from the dlib analyzer and the 512-D latent is derived
   from dlib's 128-D descriptor (tiled and normalised): detection costs dlib's time, not det_10g's,
   and the swapped pixels are not a face, so identity figures are not computed for this set-up.
@@ -112,9 +112,9 @@ def load_setup(name: str, work_dir: Path, *, inswapper_width: int = 128, inswapp
                      "CenterFace + dlib 68 landmarks + classic mesh-warp engine (the embedded default)",
                      True)
     if name == "inswapper":
-        from frameswap.bench.sized_model import build_sized_inswapper, sized_macs
         from frameswap.engines.inswapper import InswapperEngine
         from frameswap.models.session import SessionOptions
+        from fsbench.sized_model import build_sized_inswapper, sized_macs
 
         model = work_dir / "models" / f"inswapper_sized_w{inswapper_width}_b{inswapper_blocks}.onnx"
         if not model.is_file():

@@ -10,7 +10,7 @@ timing) and pixel figures against the truth boxes (every visible face swapped, c
 faces, flicker, colour, size).
 """
 
-from frameswap.bench.harness import BenchConfig, run_benchmarks
-from frameswap.bench.report import evaluate_targets, format_report
+from fsbench.harness import BenchConfig, run_benchmarks
+from fsbench.report import evaluate_targets, format_report
 
 __all__ = ["BenchConfig", "evaluate_targets", "format_report", "run_benchmarks"]

@@ -1,6 +1,6 @@
 """Tiny ONNX stand-ins for SCRFD ``det_10g`` and ArcFace ``w600k_r50`` with the exact real contracts.
 
-Names, ranks, declared shapes and the normalisation trap are those of MODELS.md §0/§8, so the
+Names, ranks, declared shapes and the normalisation trap are those of docs/models.md §0/§8, so the
 real pre/post-processing (ours and insightface's) cannot tell them from the real files.
 
 The detector answers to image content so a test can put "faces" where it wants: a square blob

@@ -1,6 +1,6 @@
 """Benchmark clips with known face positions: pans and zooms over insightface's ``t1`` group photo.
 
-Each clip is a :class:`ClipSpec`: a frame size, one :class:`~frameswap.bench.truth.View` per frame
+Each clip is a :class:`ClipSpec`: a frame size, one :class:`~fsbench.truth.View` per frame
 and per-frame effects. Rendering a view is a single exact affine warp, so the hand-annotated face
 boxes of ``t1`` map into every frame exactly (:meth:`ClipSpec.truth`): the swap-coverage figures
 need no detector. The specs take a frame count and size, so tests can build a tiny version of the
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from frameswap.bench.rawmedia import fresh, sha256_pixels, stamp, write_gif, write_h264
-from frameswap.bench.truth import FrameTruth, View, clip_truth
 from frameswap.errors import OptionsError
+from fsbench.rawmedia import fresh, sha256_pixels, stamp, write_gif, write_h264
+from fsbench.truth import FrameTruth, View, clip_truth
 
 CLIP_NAMES = ("blurdark_gif", "hd_group", "closeup")
 _RECIPE = 1
@@ -74,7 +74,7 @@ class ClipSpec:
         return "." + self.container
 
     def truth(self) -> list[FrameTruth]:
-        """Per frame, where each annotated face lies (see :class:`~frameswap.bench.truth.FrameTruth`)."""
+        """Per frame, where each annotated face lies (see :class:`~fsbench.truth.FrameTruth`)."""
         return clip_truth(self.views, self.size)
 
 

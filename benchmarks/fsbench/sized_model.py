@@ -1,6 +1,6 @@
 """A synthetic ``inswapper_128.onnx`` with the real I/O contract AND a real-shaped compute load.
 
-The test doubles in ``frameswap.testing.synthetic_swap`` cost nothing to run, so a benchmark on
+The test doubles in ``kit.synthetic_swap`` cost nothing to run, so a benchmark on
 them would only time our pre/post-processing. This one keeps the real contract (``target``
 [1,3,128,128], ``source`` [1,512], ``output`` [1,3,128,128], ``emap`` the last initializer) and
 puts the real file's kind of work in between: a strided conv encoder down to a 32x32 grid, then
@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from frameswap.testing.synthetic_swap import inswapper_model, save_model
+from kit.synthetic_swap import inswapper_model, save_model
 
 SIZE = 128
 LATENT = 512

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from frameswap.bench.baseline import run_floor, run_naive
-from frameswap.bench.cases import CASE_NAMES, BenchCase, build_cases
-from frameswap.bench.facepixels import measure_pixels
-from frameswap.bench.memory import PeakRss
-from frameswap.bench.quality import measure_quality
-from frameswap.bench.report import evaluate_targets
-from frameswap.bench.setups import SETUP_NAMES, Setup, TimedAnalyzer, load_setup
-from frameswap.bench.startup import process_start_seconds
 from frameswap.errors import FrameswapError, OptionsError
 from frameswap.options import SwapOptions
 from frameswap.pipeline.stats import STAGES
+from fsbench.baseline import run_floor, run_naive
+from fsbench.cases import CASE_NAMES, BenchCase, build_cases
+from fsbench.facepixels import measure_pixels
+from fsbench.memory import PeakRss
+from fsbench.quality import measure_quality
+from fsbench.report import evaluate_targets
+from fsbench.setups import SETUP_NAMES, Setup, TimedAnalyzer, load_setup
+from fsbench.startup import process_start_seconds
 
 MODEL_STAGES = ("source", "detect", "track", "swap", "restore")
 # the inswapper set-up runs on these cases only: the sized model's time per face is known from

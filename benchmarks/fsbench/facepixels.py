@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from frameswap.bench.truth import Box, FrameTruth
+from fsbench.truth import Box, FrameTruth
 
 INNER_SHARE = 0.6  # coverage looks at the central 60 % of each side of a face box
 CENTRE_SHARE = 0.5  # colour looks at the central half of each side
@@ -204,7 +204,7 @@ def measure_pixels(truth: Sequence[FrameTruth], target: Path, output: Path,
     """:class:`PixelFigures` of a whole output, every frame decoded with Pillow/PyAV (never with the
     media layer under test); also the output's size over the input's. Frames past the shortest of
     the files are not compared (the timing figures report a count mismatch)."""
-    from frameswap.bench.rawmedia import VIDEO_SUFFIXES, iter_rgb
+    from fsbench.rawmedia import VIDEO_SUFFIXES, iter_rgb
 
     figures = PixelFigures()
     floors = iter_rgb(floor) if floor is not None else itertools.repeat(None)

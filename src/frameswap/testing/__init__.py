@@ -1,1 +1,0 @@
-"""Helpers for tests and benchmarks: synthetic ONNX models with the real contracts, media fixtures."""

@@ -1,0 +1,102 @@
+"""What a user sees when an optional part is not installed: no ONNX Runtime (the [cpu]/[gpu] extras are
+exclusive, so a bare install has neither), both runtimes at once, and ``frameswap bench`` outside a
+checkout or without the [bench] extra. Each is simulated in this process only (``monkeypatch``)."""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from frameswap.cli import bench_cmd, main
+from frameswap.cli.exit_codes import MISSING_PART
+from frameswap.errors import MissingDependencyError, ProviderError, RuntimeMissingError
+from frameswap.models import session
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def no_onnxruntime(monkeypatch):
+    """``import onnxruntime`` fails as on a machine where neither extra was installed."""
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+
+
+def test_no_runtime_is_one_error_naming_both_install_commands(no_onnxruntime, tmp_path):
+    with pytest.raises(RuntimeMissingError) as caught:
+        session.available_providers()
+    message = str(caught.value)
+    assert "frameswap[cpu]" in message and "frameswap[gpu]" in message
+    assert isinstance(caught.value, ProviderError) and isinstance(caught.value, ImportError)
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"not read: the runtime is missing first")
+    with pytest.raises(RuntimeMissingError):
+        session.create_session(model)
+
+
+def test_no_runtime_exits_with_the_provider_code_and_the_command(no_onnxruntime, tmp_path, capsys):
+    from PIL import Image
+
+    from kit.media_builders import photo
+
+    still = tmp_path / "still.png"
+    Image.fromarray(photo((64, 48))).save(still)
+    code = main(["swap", str(still), str(still), "-o", str(tmp_path / "out.png"), "--engine", "classic"])
+    assert code == 12
+    assert "frameswap[cpu]" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_missing_cuda_with_both_runtimes_installed_says_to_keep_one(monkeypatch):
+    real = metadata.distribution
+
+    def both(name):
+        if name in ("onnxruntime", "onnxruntime-gpu"):
+            return real("onnxruntime")  # any installed distribution will do: only presence is read
+        return real(name)
+
+    monkeypatch.setattr(session.metadata, "distribution", both)
+    assert session.installed_runtimes() == ["onnxruntime", "onnxruntime-gpu"]
+    if "cuda" in session.available_providers():
+        pytest.skip("this onnxruntime has CUDA")
+    with pytest.raises(ProviderError, match="pip uninstall -y onnxruntime onnxruntime-gpu"):
+        session.resolve_providers(["cuda"])
+
+
+def test_missing_cuda_with_one_runtime_does_not_mention_uninstalling():
+    if "cuda" in session.available_providers():
+        pytest.skip("this onnxruntime has CUDA")
+    with pytest.raises(ProviderError) as caught:
+        session.resolve_providers(["cuda"])
+    assert "frameswap[gpu]" in str(caught.value) and "uninstall" not in str(caught.value)
+
+
+def test_bench_outside_a_checkout_says_where_to_run_it(tmp_path):
+    assert bench_cmd.find_checkout([tmp_path]) is None
+    with pytest.raises(MissingDependencyError, match=r"frameswap\[bench\]|checkout"):
+        bench_cmd.load_harness([tmp_path])
+
+
+def test_bench_without_the_extra_names_it(monkeypatch):
+    assert bench_cmd.find_checkout([CHECKOUT]) == CHECKOUT
+    monkeypatch.setitem(sys.modules, "psutil", None)
+    with pytest.raises(MissingDependencyError, match=r"needs psutil: install frameswap\[bench\]"):
+        bench_cmd.load_harness([CHECKOUT])
+
+
+def test_bench_command_exit_code_for_a_missing_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "insightface", None)
+    monkeypatch.chdir(tmp_path)
+    code = main(["bench", "--out", str(tmp_path / "b"), "-q"])
+    assert code == MISSING_PART
+    assert "frameswap[bench]" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_bench_rejects_an_unknown_case_listing_the_real_ones(tmp_path, capsys):
+    code = main(["bench", "--cases", "nope", "--out", str(tmp_path / "b"), "-q"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "sample_gif" in err
