@@ -17,9 +17,12 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from frameswap.api import FaceSwapper, SwapResult, swap
+    from frameswap.batch import BatchResult, batch
     from frameswap.media import open_media, write_media
 
 _LAZY = {
+    "batch": "frameswap.batch",
+    "BatchResult": "frameswap.batch",
     "swap": "frameswap.api",
     "FaceSwapper": "frameswap.api",
     "SwapResult": "frameswap.api",
@@ -28,6 +31,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BatchResult",
     "EncodeOptions",
     "FaceSwapper",
     "MediaLimits",
@@ -35,6 +39,7 @@ __all__ = [
     "SwapResult",
     "TrackerOptions",
     "__version__",
+    "batch",
     "errors",
     "open_media",
     "swap",

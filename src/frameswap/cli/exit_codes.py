@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from frameswap import errors as e
 
+# ``frameswap batch`` ran every input but at least one failed (each failure is in its report line).
+BATCH_FAILURES = 14
+
 # Most specific first: the first matching class wins.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (e.MediaNotFoundError, 3),

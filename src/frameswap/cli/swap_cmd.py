@@ -32,6 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", help="picture, animated GIF/APNG/WebP or video whose face is replaced")
     p.add_argument("-o", "--output", help="output file; its extension picks the format "
                    "(default: TARGET's name with .swapped before the extension)")
+    add_swap_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print a JSON summary with per-stage seconds")
+    p.set_defaults(func=run)
+
+
+def add_swap_options(p: argparse.ArgumentParser) -> None:
+    """The options of one swap (faces, restorer, engine, models, tracking, encoding); ``batch`` too."""
     p.add_argument("--input-faces-index", default="0", help='target faces, e.g. "0" or "0,1" (default 0)')
     p.add_argument("--source-faces-index", default="0", help='source faces, e.g. "0" or "1,0" (default 0)')
     p.add_argument("--face-restore", default="none", choices=choices(RestorerName), metavar="NAME",
@@ -50,9 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="full face detection every N frames, faces followed in between (default %(default)s)")
     p.add_argument("--quality", type=int, default=80, help="output quality 0-100 (default 80)")
     p.add_argument("--batch-size", type=int, default=8, help="frames per processing batch (default 8)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--json", action="store_true", help="print a JSON summary with per-stage seconds")
-    p.set_defaults(func=run)
 
 
 def default_output(target: str) -> Path:
@@ -63,11 +68,9 @@ def default_output(target: str) -> Path:
     return path.with_name(f"{path.stem}.swapped{path.suffix}")
 
 
-def run(args: argparse.Namespace) -> int:
-    from frameswap.api import FaceSwapper
-    from frameswap.models.store import resolve_models_dir
-
-    options = SwapOptions(
+def swap_options(args: argparse.Namespace, output_format: str | None = None) -> SwapOptions:
+    """The ``SwapOptions`` that the options of :func:`add_swap_options` ask for."""
+    return SwapOptions(
         input_faces_index=args.input_faces_index,
         source_faces_index=args.source_faces_index,
         face_restore=args.face_restore,
@@ -79,7 +82,15 @@ def run(args: argparse.Namespace) -> int:
         tracker=TrackerOptions(detect_every=args.detect_every),
         encode=EncodeOptions(quality=args.quality),
         batch_size=args.batch_size,
+        output_format=output_format,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from frameswap.api import FaceSwapper
+    from frameswap.models.store import resolve_models_dir
+
+    options = swap_options(args)
     output = Path(args.output) if args.output else default_output(args.target)
     swapper = FaceSwapper(
         models_dir=resolve_models_dir(args.models_dir, os.environ), providers=args.providers

@@ -34,6 +34,21 @@ _EXTENSIONS = {"jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "m4v": "mp4", "qt":
 SUFFIXES = {"jpeg": ".jpg", "apng": ".png"}
 
 
+def suffix_format(path: str | Path) -> str | None:
+    """The format a file name's extension names (``x.JPG`` -> ``"jpeg"``), None if it names none."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    fmt = _EXTENSIONS.get(ext, ext)
+    return fmt if fmt in FORMATS else None
+
+
+def suffix_for(format: str) -> str:
+    """The file extension written for a format (``"jpeg"`` -> ``".jpg"``, ``"apng"`` -> ``".png"``)."""
+    fmt = _EXTENSIONS.get(format.lower(), format.lower())
+    if fmt not in FORMATS:
+        raise UnsupportedMediaError(f"unknown format {format!r}; use one of: {', '.join(FORMATS)}")
+    return SUFFIXES.get(fmt, "." + fmt)
+
+
 def content_type_for(format: str) -> str:
     """The MIME type of a format name (``"gif"`` -> ``"image/gif"``)."""
     try:
@@ -154,6 +169,6 @@ def encode_bytes(
     """Encode to bytes in ``format`` (through a temp file: muxers need to seek)."""
     fmt = format_for(None, info, format)
     with tempfile.TemporaryDirectory(prefix="frameswap-") as tmp:
-        path = Path(tmp) / f"out{SUFFIXES.get(fmt, '.' + fmt)}"
+        path = Path(tmp) / f"out{suffix_for(fmt)}"
         write_media(path, frames, info, audio_from=audio_from, options=options, format=fmt)
         return path.read_bytes()
