@@ -10,6 +10,7 @@ import logging
 import os
 from pathlib import Path
 
+from frameswap.errors import OptionsError
 from frameswap.options import EngineName, choices
 
 
@@ -45,6 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="let source_img/target_img URLs point at this machine (127.0.0.1, ::1); for local use and tests",
     )
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="default info")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="deploy on Ray Serve instead of uvicorn: no ADDRESS starts a local Ray; 'auto' or "
+                   "ray://HOST:10001 joins a cluster (needs frameswap[ray])")
+    p.add_argument("--replicas", type=int, default=1,
+                   help="with --ray: copies of the app, each with its own loaded models (default 1)")
+    p.add_argument("--gpus-per-worker", type=float,
+                   help="with --ray on a cluster with GPUs: the GPU share each replica takes (default 0.5)")
     p.set_defaults(func=run)
 
 
@@ -80,6 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
         settings = settings.with_changes(models_dir=resolve_models_dir(None, os.environ))
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    if args.ray is not None:
+        from frameswap.server.ray_serve import run_on_ray
+
+        if args.replicas < 1:
+            raise OptionsError(f"--replicas must be >= 1, got {args.replicas}")
+        run_on_ray(settings, args.ray, args.replicas, args.gpus_per_worker)
+        return 0
     app = create_app(settings)  # warns when bound beyond loopback with no key
     uvicorn.run(
         app,
