@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import sys
 from pathlib import Path
 
 from frameswap.errors import OptionsError
@@ -93,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
 
         if args.replicas < 1:
             raise OptionsError(f"--replicas must be >= 1, got {args.replicas}")
+        # SIGTERM (a service manager stopping us) drains the replicas and stops a Ray we started,
+        # through run_on_ray's finally blocks, instead of killing the process where it stands
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         run_on_ray(settings, args.ray, args.replicas, args.gpus_per_worker)
         return 0
     app = create_app(settings)  # warns when bound beyond loopback with no key
