@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from frameswap.atomic import atomic_output
@@ -38,18 +39,15 @@ class RayExecutor:
         gpus_per_worker: float | None,
         items: int,
     ) -> None:
-        self._connection = ray_connection(address)
-        self._ray = self._connection.__enter__()
-        try:
+        with ExitStack() as stack:
+            self._ray = stack.enter_context(ray_connection(address))
             resources = worker_resources(self._ray, gpus_per_worker)
             self.workers = workers or worker_count(self._ray, resources, cap=items)
             actor_class = self._ray.remote(**resources)(SwapWorker)
             source_ref = self._ray.put(source)  # one copy in the object store for every actor
             self._new_actor = lambda: actor_class.remote(spec, source_ref, options)
             self._actors = [self._new_actor() for _ in range(self.workers)]
-        except BaseException:
-            self._connection.__exit__(None, None, None)
-            raise
+            self._stack = stack.pop_all()  # set up: Ray stays connected until close()
 
     def run(self, items: Sequence[BatchItem]) -> Iterator[ItemResult]:
         ray = self._ray
@@ -97,4 +95,4 @@ class RayExecutor:
     def close(self) -> None:
         for actor in self._actors:
             self._ray.kill(actor)
-        self._connection.__exit__(None, None, None)
+        self._stack.close()

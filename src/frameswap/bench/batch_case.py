@@ -39,12 +39,11 @@ def run_batch_case(
     from frameswap.batch import batch
 
     folder = Path(work_dir) / "batch"
+    shutil.rmtree(folder, ignore_errors=True)  # exactly ``files`` inputs, no outputs of an earlier run
     inputs = folder / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
+    inputs.mkdir(parents=True)
     for i in range(files):
-        copy = inputs / f"{case.name}_{i:03d}{case.path.suffix}"
-        if not copy.exists():
-            shutil.copyfile(case.path, copy)
+        shutil.copyfile(case.path, inputs / f"{case.name}_{i:03d}{case.path.suffix}")
     options = replace(options, engine="classic")
     runs, cpu = {}, {}
     for label, count in (("serial", 1), ("pool", workers)):
