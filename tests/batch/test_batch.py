@@ -130,3 +130,36 @@ def test_ray_without_ray_installed_says_how_to_install_it(tmp_path, source, monk
     _touch(tmp_path / "in/x.gif")
     with pytest.raises(OptionsError, match=r"frameswap\[ray\]"):
         batch(source, [tmp_path / "in"], tmp_path / "out", ray=True)
+
+
+def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, models_dir, tmp_path):
+    """A worker killed while it holds a file (as a decoder crash would) fails that file alone; a
+    worker that died while idle is replaced before it is given work."""
+    import threading
+    import time
+
+    from frameswap.batch.discover import BatchItem
+    from frameswap.batch.local import LocalPoolExecutor
+    from frameswap.batch.work import WorkerSpec
+    from frameswap.options import SwapOptions
+
+    pool = LocalPoolExecutor(WorkerSpec(models_dir=models_dir), source.read_bytes(), SwapOptions(), workers=1)
+    items = [BatchItem(mixed / "d.jpg", tmp_path / name) for name in ("first.jpg", "second.jpg")]
+    try:
+        idle = pool._slots[0].process
+        idle.kill()
+        idle.join()
+
+        def kill_the_first_job() -> None:
+            while pool._slots[0].item is None:
+                time.sleep(0.001)
+            pool._slots[0].process.kill()
+
+        killer = threading.Thread(target=kill_the_first_job)
+        killer.start()
+        results = list(pool.run(items))
+        killer.join()
+    finally:
+        pool.close()
+    assert [(r.status, r.error_code) for r in results] == [("failed", "worker_crashed"), ("done", None)]
+    assert not (tmp_path / "first.jpg").exists() and (tmp_path / "second.jpg").is_file()

@@ -88,10 +88,16 @@ class LocalPoolExecutor:
     def run(self, items: Sequence[BatchItem]) -> Iterator[ItemResult]:
         pending = deque(items)
         while pending or any(slot.item is not None for slot in self._slots):
-            for slot in self._slots:
+            for index, slot in enumerate(self._slots):
                 if slot.item is None and pending:
-                    slot.item = pending.popleft()
-                    slot.conn.send(local_job(slot.item))
+                    item = pending.popleft()
+                    try:
+                        slot.conn.send(local_job(item))
+                    except OSError:  # the worker died while idle (the OOM killer): start another
+                        slot.process.join()
+                        slot = self._slots[index] = self._start()
+                        slot.conn.send(local_job(item))
+                    slot.item = item
             busy = [slot for slot in self._slots if slot.item is not None]
             ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy]))
             for index, slot in enumerate(self._slots):
