@@ -95,6 +95,7 @@ class LocalPoolExecutor:
                         slot.conn.send(local_job(item))
                     except OSError:  # the worker died while idle (the OOM killer): start another
                         slot.process.join()
+                        slot.conn.close()
                         slot = self._slots[index] = self._start()
                         slot.conn.send(local_job(item))
                     slot.item = item
@@ -110,6 +111,7 @@ class LocalPoolExecutor:
             output: JobOutput = slot.conn.recv()
         except (EOFError, OSError):  # the worker died on this file: it alone fails, a new worker comes
             slot.process.join()
+            slot.conn.close()
             self._slots[index] = self._start()
             message = f"the worker process died (exit code {slot.process.exitcode}) on this file"
             return ItemResult.failure(item.input, item.output, "worker_crashed", message)
