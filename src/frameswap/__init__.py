@@ -16,16 +16,17 @@ from frameswap.options import EncodeOptions, MediaLimits, SwapOptions, TrackerOp
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from frameswap.api import FaceSwapper, SwapResult, swap
+    from frameswap.api import FaceSwapper, swap
     from frameswap.batch import BatchResult, batch
     from frameswap.media import open_media, write_media
+    from frameswap.pipeline.result import SwapResult
 
 _LAZY = {
     "batch": "frameswap.batch",
     "BatchResult": "frameswap.batch",
     "swap": "frameswap.api",
     "FaceSwapper": "frameswap.api",
-    "SwapResult": "frameswap.api",
+    "SwapResult": "frameswap.pipeline.result",
     "open_media": "frameswap.media",
     "write_media": "frameswap.media",
 }

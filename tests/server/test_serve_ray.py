@@ -29,12 +29,15 @@ def _png(size: tuple[int, int]) -> bytes:
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
+    store = tmp_path_factory.mktemp("store")  # one job store for the replicas and the plain app
     return ServerSettings(
         engine="classic",
         default_face_restore="none",
         models_dir=tmp_path_factory.mktemp("models"),
         api_keys=(KEY,),
         job_timeout_s=60.0,
+        jobs_db=store / "jobs.sqlite3",
+        results_dir=store / "results",
     )
 
 
@@ -87,10 +90,9 @@ def test_replicas_refuse_a_missing_key_like_the_plain_server(serve_url, plain):
 
 
 def test_v2_jobs_can_be_polled_on_any_replica(serve_url, plain):
-    """Serve sends each poll to any replica, so the job store must be shared (helper 11's SQLite
-    store, on the path that every replica's identical settings name). With per-replica memory
-    stores about half of these polls answer 404."""
-    pytest.importorskip("frameswap.server.store", reason="needs the shared (SQLite) job store")
+    """Serve sends each poll to any replica, so the job store must be shared: the SQLite store, at
+    the path every replica's identical settings name. With per-replica stores about half of these
+    polls answered 404."""
     body = {"source_img": b64(_png((256, 256))), "target_img": b64(_png((96, 72))), "face_restore": "none"}
     headers = {"x-api-key": KEY}
     expected = plain.post(V1, json=body, headers=headers)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from frameswap.cli.exit_codes import BATCH_FAILURES
-from frameswap.cli.swap_cmd import add_swap_options, swap_options
+from frameswap.cli.swap_cmd import add_swap_options, options_from
 from frameswap.media.writer import FORMATS
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         args.source,
         args.inputs,
         args.out_dir,
-        options=swap_options(args, output_format=args.format),
+        options=replace(options_from(args), output_format=args.format),
         report=args.report,
         force=args.force,
         ray=args.ray,

@@ -6,32 +6,49 @@ codes are exactly the plain server's, and each replica keeps its own loaded mode
 GPU share when the cluster has GPUs). The app is built on the replica (Serve's late-bound ingress,
 ``__serve_build_asgi_app__``), never pickled from the driver: it owns threads and model sessions.
 
-v2 jobs: a job's status and result live in the job store of the replica that accepted it, and
-Serve routes the polls to any replica. With one replica that is always the same one; with more,
-the store must be shared: every replica gets the same settings, so the SQLite job store's path
-(a file on a disk all replicas see: one node, or a shared volume) is the same for all of them.
-Beyond one machine a networked store is needed (see the README's "Scaling out").
+v2 jobs: Serve sends a job's polls to any replica, so every replica must see every job. They all
+open the one SQLite job store (``frameswap.server.store``, made for several processes on one
+node): the driver pins the store's paths (``jobs_db``, ``results_dir``) to absolute paths before
+deploying, so a replica whose ``$FRAMESWAP_HOME`` differs still opens the same files. Across
+machines those paths must be one shared volume with working ``flock`` and SQLite locking, which
+most network filesystems lack: beyond one node, keep v2 jobs to one node's replicas or put a
+networked store behind the job store (see the README's "Scaling out").
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from frameswap.cluster.ray_runtime import ray_connection, worker_resources
 from frameswap.server.settings import ServerSettings
+from frameswap.server.store import default_server_home
 
 log = logging.getLogger("frameswap.server")
 
 APP_NAME = "frameswap"
 
 
+def pinned_store_paths(settings: ServerSettings, environ: Mapping[str, str]) -> ServerSettings:
+    """``settings`` with the job store's paths made absolute, as this process resolves them."""
+    home = default_server_home(environ)
+    return settings.with_changes(
+        jobs_db=(settings.jobs_db or home / "jobs.sqlite3").resolve(),
+        results_dir=(settings.results_dir or home / "results").resolve(),
+    )
+
+
 def build_deployment(settings: ServerSettings, replicas: int, resources: dict[str, Any]) -> Any:
-    """The bound Serve application: ``replicas`` copies of the app, each built from ``settings``."""
+    """The bound Serve application: ``replicas`` copies of the app, each built from ``settings``
+    (with the job store's paths pinned here, so that every replica shares one store)."""
     from ray import serve
 
     from frameswap.server.app import create_app
+
+    settings = pinned_store_paths(settings, os.environ)
 
     @serve.deployment(
         name=APP_NAME,
