@@ -106,6 +106,8 @@ def test_rerun_skips_what_is_done_redoes_a_changed_input_and_force_redoes_all(
     shutil.copytree(pool_run[0], tmp_path / "out")
     mixed, out = tmp_path / "in", tmp_path / "out"
     made = {m: (out / m).stat().st_mtime_ns for m in GOOD}
+    left = out / "clips" / ".c.mp4.0123456789ab.part"  # what a run killed mid-write leaves behind
+    left.write_bytes(b"half a video")
     report = tmp_path / "again.jsonl"
     args = ["batch", str(source), str(mixed), "--out-dir", str(out), "--models-dir", str(models_dir), "-q"]
     assert main([*args, "--workers", "1", "--report", str(report)]) == BATCH_FAILURES  # the corrupt one
@@ -114,6 +116,7 @@ def test_rerun_skips_what_is_done_redoes_a_changed_input_and_force_redoes_all(
         str(mixed / m): "failed" if "broken" in m else "skipped" for m in MEDIA
     }
     assert {m: (out / m).stat().st_mtime_ns for m in GOOD} == made  # nothing rewritten
+    assert not left.exists()
     newer = made["d.jpg"] + 10**9
     os.utime(mixed / "d.jpg", ns=(newer, newer))  # the input changed after its output was made
     assert main([*args, "--workers", "1", "--force"]) == BATCH_FAILURES

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
+from frameswap.atomic import sweep_stale_parts
 from frameswap.batch.discover import BatchItem, discover
 from frameswap.batch.report import ItemResult, summary_table, write_report
 from frameswap.batch.work import WorkerSpec
@@ -43,6 +44,7 @@ class BatchResult:
     wall_seconds: float
     workers: int
     report: Path | None = None
+    swept: tuple[Path, ...] = ()  # half-written outputs of a killed earlier run, deleted at the start
 
     @property
     def failed(self) -> tuple[ItemResult, ...]:
@@ -133,6 +135,8 @@ def batch(
     items = discover(inputs, out_dir, options.output_format)
     if any(item.output.resolve() == source_path.resolve() for item in items):
         raise OptionsError(f"an output would overwrite the source photo {source}")
+    # a run killed outright (SIGKILL, power loss) leaves its temporary files; this run removes them
+    swept = tuple(p for folder in sorted({i.output.parent for i in items}) for p in sweep_stale_parts(folder))
     results: dict[BatchItem, ItemResult] = {}
     todo = []
     for item in items:
@@ -167,4 +171,4 @@ def batch(
                 executor.close()
     ordered = tuple(results[item] for item in items)
     written = write_report(report, ordered) if report is not None else None
-    return BatchResult(ordered, time.perf_counter() - started, used, written)
+    return BatchResult(ordered, time.perf_counter() - started, used, written, swept)

@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         providers=args.providers,
         progress=not args.quiet,
     )
+    for stale in result.swept:
+        print(f"frameswap: removed {stale}, left by a run that was killed", file=sys.stderr)
     print(result.summary(), file=sys.stdout)
     if result.report is not None:
         print(f"report: {result.report}", file=sys.stdout)
