@@ -158,3 +158,27 @@ def test_sized_inswapper_keeps_the_real_contract(tmp_path):
     assert out_a.shape == (1, 3, 128, 128) and out_a.min() >= 0 and out_a.max() <= 1
     assert not np.allclose(out_a, out_b)  # the latent is consumed
     assert sized_macs(128, 12) > 12 * 128 * 128 * 9 * 32 * 32  # the style blocks dominate
+
+
+def test_batch_case_reports_a_ratio_over_identical_outputs(tmp_path):
+    """The batch case runs the same files one after another and on the pool, and says whether the
+    outputs match byte for byte (so the ratio never compares different work)."""
+    from PIL import Image
+
+    from frameswap.media import write_media
+    from frameswap.options import SwapOptions
+    from fsbench.batch_case import run_batch_case
+    from fsbench.cases import BenchCase
+    from kit.media_builders import animation_info, panning_frames, photo
+
+    gif, source = tmp_path / "tiny.gif", tmp_path / "face.png"
+    write_media(gif, panning_frames([40, 60], (96, 72)), animation_info([40, 60], (96, 72)))
+    Image.fromarray(photo((256, 256))).save(source)
+    events: list[str] = []
+    result = run_batch_case(BenchCase("tiny", gif, source, "tiny"), tmp_path / "work", files=2, workers=2,
+                            options=SwapOptions(), on_event=events.append)
+    assert result["files"] == 2 and result["workers"] == 2 and result["failed"] == 0
+    assert result["outputs_equal"] is True
+    assert result["ratio"] == pytest.approx(result["serial_seconds"] / result["pool_seconds"], rel=0.01)
+    assert len(list((tmp_path / "work/batch/pool").glob("*.gif"))) == 2
+    assert len(events) == 2

@@ -19,6 +19,7 @@ from frameswap.errors import FrameswapError, OptionsError
 from frameswap.options import SwapOptions
 from frameswap.pipeline.stats import STAGES
 from fsbench.baseline import run_floor, run_naive
+from fsbench.batch_case import run_batch_case
 from fsbench.cases import CASE_NAMES, BenchCase, build_cases
 from fsbench.facepixels import measure_pixels
 from fsbench.memory import PeakRss
@@ -50,10 +51,17 @@ class BenchConfig:
     options: SwapOptions = SwapOptions()
     inswapper_width: int = 128
     inswapper_blocks: int = 12
+    # the batch case: this many copies of ``batch_input`` serially and on ``batch_workers``
+    # processes (None: one per core); 0 files skips it (the CLI runs it by default)
+    batch_files: int = 0
+    batch_workers: int | None = None
+    batch_input: str = "sample_gif"
 
     def __post_init__(self) -> None:
         if self.runs < 1 or self.warmup < 0 or self.baseline_runs < 0 or self.floor_runs < 1:
             raise OptionsError("runs and floor_runs must be >= 1; warmup and baseline_runs >= 0")
+        if self.batch_files < 0 or (self.batch_workers is not None and self.batch_workers < 1):
+            raise OptionsError("batch_files must be >= 0 and batch_workers >= 1")
         for engine in self.engines:
             if engine not in SETUP_NAMES:
                 raise OptionsError(f"unknown engine {engine!r}; use one of: {', '.join(SETUP_NAMES)}")
@@ -260,6 +268,13 @@ def run_benchmarks(config: BenchConfig, on_event: Event = lambda message: None) 
                 result = {"case": f"{case.name}/{name}", "input": case.name, "engine": name,
                           "error": f"{type(error).__name__}: {error}"}
             report["cases"].append(result)
+    if config.batch_files:
+        from frameswap.batch.runner import default_workers
+
+        (case,) = build_cases(work_dir, (config.batch_input,))
+        report["batch"] = run_batch_case(case, work_dir, files=config.batch_files,
+                                         workers=config.batch_workers or default_workers(),
+                                         options=config.options, on_event=on_event)
     report["targets"] = evaluate_targets(report["cases"], start_s)
     machine_after = machine()
     report["machine"]["load_average_after"] = machine_after["load_average"]

@@ -160,6 +160,19 @@ def format_report(report: dict[str, Any]) -> str:
               _fmt(c.get("size_ratio"), ".2f")] for c in truth_cases],
         )
         lines.append("")
+    batch = report.get("batch")
+    if batch:
+        lines += _table(
+            ["case (batch)", "files", "workers", "one after another s", "pool s", "ratio", "ratio / workers",
+             "cores busy, serial", "CPU s serial / pool", "load average", "outputs equal", "failed"],
+            [[batch["case"], str(batch["files"]), str(batch["workers"]), _fmt(batch["serial_seconds"], ".1f"),
+              _fmt(batch["pool_seconds"], ".1f"), _fmt(batch["ratio"], ".2f"),
+              _fmt(None if batch["ratio"] is None else batch["ratio"] / batch["workers"], ".0%"),
+              _fmt(batch["serial_cores_busy"], ".2f"),
+              f"{batch['serial_cpu_seconds']:.1f} / {batch['pool_cpu_seconds']:.1f}",
+              str(batch["load_average"]), _fmt(batch["outputs_equal"]), str(batch["failed"])]],
+        )
+        lines.append("")
     if failed:
         lines += _table(["case (failed)", "error"], [[c["case"], c["error"]] for c in failed])
         lines.append("")

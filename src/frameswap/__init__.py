@@ -17,10 +17,13 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from frameswap.api import FaceSwapper, swap
+    from frameswap.batch import BatchResult, batch
     from frameswap.media import open_media, write_media
     from frameswap.pipeline.result import SwapResult
 
 _LAZY = {
+    "batch": "frameswap.batch",
+    "BatchResult": "frameswap.batch",
     "swap": "frameswap.api",
     "FaceSwapper": "frameswap.api",
     "SwapResult": "frameswap.pipeline.result",
@@ -29,6 +32,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BatchResult",
     "DisclosureOptions",
     "EncodeOptions",
     "FaceSwapper",
@@ -37,6 +41,7 @@ __all__ = [
     "SwapResult",
     "TrackerOptions",
     "__version__",
+    "batch",
     "errors",
     "open_media",
     "swap",

@@ -94,6 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detect-every", type=int, default=TrackerOptions().detect_every,
                    help="pipeline option: full detection every N frames, faces followed between "
                    "(default %(default)s)")
+    p.add_argument("--batch-files", type=int, default=8,
+                   help="batch case: copies of the sample GIF run one after another and on the local "
+                   "process pool, reported as a ratio (default 8; 0 skips)")
+    p.add_argument("--batch-workers", type=int, help="batch case: pool processes (default: one per core)")
     p.add_argument("--out", default="bench-out",
                    help="work folder: inputs, outputs, report (default bench-out)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -119,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         quality_frames=args.quality_frames,
         inswapper_width=args.inswapper_width,
         options=SwapOptions(tracker=TrackerOptions(detect_every=args.detect_every)),
+        batch_files=args.batch_files,
+        batch_workers=args.batch_workers,
     )
 
     def event(message: str) -> None:

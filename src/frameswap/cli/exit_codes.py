@@ -9,6 +9,8 @@ from frameswap import errors as e
 DISK_FULL = 14  # no space (or quota) left where the output or a temporary file is written
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 MISSING_PART = 15  # an extra (or the checkout-only bench harness) is not installed
+# ``frameswap batch`` ran every input but at least one failed (each failure is in its report line).
+BATCH_FAILURES = 16
 
 # Most specific first: the first matching class wins.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (

@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import sys
 from pathlib import Path
 
 from frameswap.cli.disclosure_args import add_disclosure_arguments
+from frameswap.errors import OptionsError
 from frameswap.options import EngineName, choices
 
 
@@ -52,6 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="default info")
     add_disclosure_arguments(p, unset_is_none=True)
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="deploy on Ray Serve instead of uvicorn: no ADDRESS starts a local Ray; 'auto' or "
+                   "ray://HOST:10001 joins a cluster (needs frameswap[ray])")
+    p.add_argument("--replicas", type=int, default=1,
+                   help="with --ray: copies of the app, each with its own loaded models (default 1)")
+    p.add_argument("--gpus-per-worker", type=float,
+                   help="with --ray on a cluster with GPUs: the GPU share each replica takes (default 0.5)")
     p.set_defaults(func=run)
 
 
@@ -93,6 +103,16 @@ def run(args: argparse.Namespace) -> int:
 
         settings = settings.with_changes(models_dir=resolve_models_dir(None, os.environ))
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    if args.ray is not None:
+        from frameswap.server.ray_serve import run_on_ray
+
+        if args.replicas < 1:
+            raise OptionsError(f"--replicas must be >= 1, got {args.replicas}")
+        # SIGTERM (a service manager stopping us) drains the replicas and stops a Ray we started,
+        # through run_on_ray's finally blocks, instead of killing the process where it stands
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        run_on_ray(settings, args.ray, args.replicas, args.gpus_per_worker)
+        return 0
     app = create_app(settings)  # warns when bound beyond loopback with no key
     uvicorn.run(
         app,

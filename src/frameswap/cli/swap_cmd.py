@@ -42,6 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    f"{URL_TIMEOUT_S:g} s for the whole download, redirects checked")
     p.add_argument("-o", "--output", help="output file; its extension picks the format "
                    "(default: TARGET's name with .swapped before the extension)")
+    add_swap_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print a JSON summary with per-stage seconds")
+    p.set_defaults(func=run)
+
+
+def add_swap_options(p: argparse.ArgumentParser) -> None:
+    """The flags of one swap (faces, restorer, engine, models, tracking, encoding); ``batch`` too."""
     p.add_argument("--input-faces-index", default=DEFAULTS.input_faces_index,
                    help='target faces, e.g. "0" or "0,1" (default %(default)s)')
     p.add_argument("--source-faces-index", default=DEFAULTS.source_faces_index,
@@ -70,9 +78,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
                    help="frames per processing batch (default %(default)s)")
     add_disclosure_arguments(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--json", action="store_true", help="print a JSON summary with per-stage seconds")
-    p.set_defaults(func=run)
 
 
 URL_TIMEOUT_S = 120.0

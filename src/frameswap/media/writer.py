@@ -33,6 +33,21 @@ _EXTENSIONS = {"jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "m4v": "mp4", "qt":
 SUFFIXES = {"jpeg": ".jpg", "apng": ".png"}
 
 
+def suffix_format(path: str | Path) -> str | None:
+    """The format a file name's extension names (``x.JPG`` -> ``"jpeg"``), None if it names none."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    fmt = _EXTENSIONS.get(ext, ext)
+    return fmt if fmt in FORMATS else None
+
+
+def suffix_for(format: str) -> str:
+    """The file extension written for a format (``"jpeg"`` -> ``".jpg"``, ``"apng"`` -> ``".png"``)."""
+    fmt = _EXTENSIONS.get(format.lower(), format.lower())
+    if fmt not in FORMATS:
+        raise UnsupportedMediaError(f"unknown format {format!r}; use one of: {', '.join(FORMATS)}")
+    return SUFFIXES.get(fmt, "." + fmt)
+
+
 def content_type_for(format: str) -> str:
     """The MIME type of a format name (``"gif"`` -> ``"image/gif"``)."""
     try:
@@ -175,6 +190,6 @@ def encode_bytes(
     """Encode to bytes in ``format`` (through a temp file: muxers need to seek)."""
     fmt = format_for(None, info, format)
     with locked_temp_dir() as tmp:  # a killed process's directory is swept at the next server start
-        path = tmp / f"out{SUFFIXES.get(fmt, '.' + fmt)}"
+        path = tmp / f"out{suffix_for(fmt)}"
         write_media(path, frames, info, audio_from=audio_from, options=options, format=fmt, xmp=xmp)
         return path.read_bytes()

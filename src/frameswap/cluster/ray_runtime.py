@@ -1,0 +1,74 @@
+"""Connect to Ray (or start a local instance) and say what each frameswap worker needs from it.
+
+Address rules, the same for ``batch --ray`` and ``serve --ray``:
+
+- ``None`` / ``"local"``: start a Ray instance on this machine for this run only, and stop it at
+  the end. No dashboard; usage statistics off unless the user set ``RAY_USAGE_STATS_ENABLED``.
+- ``"auto"``: join the cluster this machine belongs to (``ray start`` was run here).
+- ``"ray://host:10001"`` or ``"host:6379"``: join that cluster (Ray Client, or as a driver).
+
+When Ray is already initialised in this process (a notebook, a test), it is used as it is and left
+running. Every node of a cluster needs frameswap installed in the same version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+from frameswap.errors import OptionsError
+
+INSTALL_HINT = "pip install 'frameswap[ray]'"
+DEFAULT_GPUS_PER_WORKER = 0.5  # two workers share a GPU: one decodes/encodes while the other infers
+
+
+def require_ray() -> ModuleType:
+    """The ``ray`` module, or an ``OptionsError`` that says how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise OptionsError(f"--ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+@contextmanager
+def ray_connection(address: str | None) -> Iterator[ModuleType]:
+    """Ray, initialised for the block (see the module docstring for ``address``)."""
+    ray = require_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    if address in (None, "local"):
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # frameswap never reports on its user's behalf
+        ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+    else:
+        ray.init(address=address, logging_level=logging.WARNING)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def worker_resources(ray: ModuleType, gpus_per_worker: float | None = None) -> dict[str, Any]:
+    """What each worker (a batch actor or a serve replica) asks Ray for: one CPU, plus a share of a
+    GPU when the cluster has any (``gpus_per_worker``, default 0.5)."""
+    resources: dict[str, Any] = {"num_cpus": 1}
+    share = DEFAULT_GPUS_PER_WORKER if gpus_per_worker is None else gpus_per_worker
+    if share < 0 or (share > 1 and share != int(share)):
+        raise OptionsError(f"GPUs per worker must be a fraction in (0, 1] or a whole number, got {share}")
+    if share > 0 and ray.cluster_resources().get("GPU", 0) > 0:
+        resources["num_gpus"] = share
+    return resources
+
+
+def worker_count(ray: ModuleType, resources: dict[str, Any], cap: int) -> int:
+    """How many such workers the cluster can run at once (at least 1, at most ``cap``)."""
+    available = ray.cluster_resources()
+    fits = available.get("CPU", 1) // resources["num_cpus"]
+    if resources.get("num_gpus"):
+        fits = min(fits, available.get("GPU", 0) // resources["num_gpus"])
+    return max(1, min(int(fits), cap))

@@ -1,0 +1,168 @@
+"""``frameswap batch`` on this machine: discovery, the local pool, skipping, the report, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+from batchkit import DURATIONS, GOOD, MEDIA, VIDEO_PTS, statuses
+
+from frameswap.batch import batch
+from frameswap.batch.discover import discover
+from frameswap.cli import main
+from frameswap.cli.exit_codes import BATCH_FAILURES
+from frameswap.errors import MediaNotFoundError, OptionsError
+
+
+def _touch(path, text="x"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_discovery_keeps_relative_paths_takes_media_only_and_skips_the_output_folder(tmp_path):
+    root = tmp_path / "in"
+    for name in ("x.gif", "sub/y.MP4", "sub/deeper/z.jpeg", "sub/readme.md", "out/old.gif"):
+        _touch(root / name)
+    items = discover([root], root / "out")
+    pairs = [(i.input.relative_to(root).as_posix(), i.output.relative_to(root / "out").as_posix())
+             for i in items]
+    assert pairs == [
+        ("x.gif", "x.gif"),
+        ("sub/y.MP4", "sub/y.MP4"),
+        ("sub/deeper/z.jpeg", "sub/deeper/z.jpeg"),
+    ]  # readme.md is not media; out/old.gif is last run's output, not an input
+
+
+def test_globs_are_relative_to_their_root_and_format_sets_the_extension(tmp_path):
+    root = tmp_path / "in"
+    for name in ("a/x.gif", "a/b/y.gif", "a/b/z.png"):
+        _touch(root / name)
+    items = discover([f"{root}/a/**/*.gif"], tmp_path / "out", "mp4")
+    assert [i.output.relative_to(tmp_path / "out").as_posix() for i in items] == ["b/y.mp4", "x.mp4"]
+    apng = discover([root / "a/b/z.png"], tmp_path / "out", "apng")
+    assert apng[0].output.name == "z.png"
+
+
+def test_unsafe_batches_are_refused_before_any_work(tmp_path):
+    a, b = _touch(tmp_path / "one/clip.gif"), _touch(tmp_path / "two/clip.gif")
+    with pytest.raises(OptionsError, match="both be written"):
+        discover([a, b], tmp_path / "out")
+    with pytest.raises(OptionsError, match="both be written"):  # two formats, one name, one --format
+        discover([a, _touch(tmp_path / "one/clip.png")], tmp_path / "out", "mp4")
+    with pytest.raises(OptionsError, match="outputs would replace it"):
+        discover([tmp_path / "one"], tmp_path / "one")
+    with pytest.raises(OptionsError, match="over the input"):
+        discover([_touch(tmp_path / "out/x.gif")], tmp_path / "out")
+    with pytest.raises(MediaNotFoundError):
+        discover([tmp_path / "nowhere"], tmp_path / "out")
+    with pytest.raises(MediaNotFoundError, match="no media file"):
+        discover([f"{tmp_path}/*.webm"], tmp_path / "out")
+
+
+def test_pool_outputs_equal_one_swap_at_a_time_and_the_corrupt_file_fails_alone(
+    pool_run, mixed, source, models_dir
+):
+    from frameswap.api import FaceSwapper
+    from frameswap.media import open_media
+
+    out, result = pool_run
+    assert list(statuses(result.results, mixed)) == MEDIA
+    assert statuses(result.results, mixed) == {m: "failed" if "broken" in m else "done" for m in MEDIA}
+    (broken,) = result.failed
+    assert broken.error_code == "corrupt_media" and broken.error_message
+    assert not (out / "clips/broken.gif").exists()
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(GOOD)
+    reference = FaceSwapper(models_dir=models_dir)
+    for name in GOOD:  # the reference: the same swap, one file at a time, in this process
+        expected = reference.swap(source.read_bytes(), mixed / name, out.parent / "ref" / name)
+        assert (out / name).read_bytes() == expected.path.read_bytes(), name
+    with open_media(out / "a.gif") as reader:
+        assert list(reader.info.durations_ms) == DURATIONS
+    with open_media(out / "clips/c.mp4") as reader:
+        assert reader.info.frame_count == len(VIDEO_PTS)
+    done = {r.input: r for r in result.results if r.status == "done"}
+    assert done[str(mixed / "a.gif")].frames == 4 and done[str(mixed / "a.gif")].faces_swapped == 4
+
+
+def test_report_has_one_line_per_input_in_order(pool_run, mixed):
+    out, _ = pool_run
+    lines = [json.loads(line) for line in (out.parent / "report.jsonl").read_text().splitlines()]
+    assert [line["input"] for line in lines] == [str(mixed / m) for m in MEDIA]
+    assert [line["output"] for line in lines] == [str(out / m) for m in MEDIA]
+    assert {line["status"] for line in lines} == {"done", "failed"}
+    failed = [line for line in lines if line["status"] == "failed"]
+    assert failed == [{**failed[0], "error_code": "corrupt_media"}] and failed[0]["frames"] is None
+    assert all(set(line) >= {"frames", "faces_swapped", "seconds"} for line in lines)
+
+
+def test_rerun_skips_what_is_done_redoes_a_changed_input_and_force_redoes_all(
+    pool_run, mixed, tmp_path, source, models_dir
+):
+    shutil.copytree(mixed, tmp_path / "in")  # copy2 keeps the times: every output stays newer than its input
+    shutil.copytree(pool_run[0], tmp_path / "out")
+    mixed, out = tmp_path / "in", tmp_path / "out"
+    made = {m: (out / m).stat().st_mtime_ns for m in GOOD}
+    left = out / "clips" / ".c.mp4.0123456789ab.part"  # what a run killed mid-write leaves behind
+    left.write_bytes(b"half a video")
+    report = tmp_path / "again.jsonl"
+    args = ["batch", str(source), str(mixed), "--out-dir", str(out), "--models-dir", str(models_dir), "-q"]
+    assert main([*args, "--workers", "1", "--report", str(report)]) == BATCH_FAILURES  # the corrupt one
+    again = [json.loads(line) for line in report.read_text().splitlines()]
+    assert {r["input"]: r["status"] for r in again} == {
+        str(mixed / m): "failed" if "broken" in m else "skipped" for m in MEDIA
+    }
+    assert {m: (out / m).stat().st_mtime_ns for m in GOOD} == made  # nothing rewritten
+    assert not left.exists()
+    newer = made["d.jpg"] + 10**9
+    os.utime(mixed / "d.jpg", ns=(newer, newer))  # the input changed after its output was made
+    assert main([*args, "--workers", "1", "--force"]) == BATCH_FAILURES
+    assert all((out / m).stat().st_mtime_ns > made[m] for m in GOOD)  # --force redid every one
+    made = {m: (out / m).stat().st_mtime_ns for m in GOOD}
+    os.utime(mixed / "d.jpg", ns=(made["d.jpg"] + 10**9,) * 2)
+    changed = batch(source, [mixed / "d.jpg", mixed / "a.gif"], out, workers=1, models_dir=models_dir)
+    assert [r.status for r in changed.results] == ["done", "skipped"]
+
+
+def test_ray_without_ray_installed_says_how_to_install_it(tmp_path, source, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes "import ray" fail as if it were not installed
+    (tmp_path / "in").mkdir()
+    _touch(tmp_path / "in/x.gif")
+    with pytest.raises(OptionsError, match=r"frameswap\[ray\]"):
+        batch(source, [tmp_path / "in"], tmp_path / "out", ray=True)
+
+
+def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, models_dir, tmp_path):
+    """A worker killed while it holds a file (as a decoder crash would) fails that file alone; a
+    worker that died while idle is replaced before it is given work."""
+    import threading
+    import time
+
+    from frameswap.batch.discover import BatchItem
+    from frameswap.batch.local import LocalPoolExecutor
+    from frameswap.batch.work import WorkerSpec
+    from frameswap.options import SwapOptions
+
+    pool = LocalPoolExecutor(WorkerSpec(models_dir=models_dir), source.read_bytes(), SwapOptions(), workers=1)
+    items = [BatchItem(mixed / "d.jpg", tmp_path / name) for name in ("first.jpg", "second.jpg")]
+    try:
+        idle = pool._slots[0].process
+        idle.kill()
+        idle.join()
+
+        def kill_the_first_job() -> None:
+            while pool._slots[0].item is None:
+                time.sleep(0.001)
+            pool._slots[0].process.kill()
+
+        killer = threading.Thread(target=kill_the_first_job)
+        killer.start()
+        results = list(pool.run(items))
+        killer.join()
+    finally:
+        pool.close()
+    assert [(r.status, r.error_code) for r in results] == [("failed", "worker_crashed"), ("done", None)]
+    assert not (tmp_path / "first.jpg").exists() and (tmp_path / "second.jpg").is_file()
