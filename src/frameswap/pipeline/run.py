@@ -24,12 +24,16 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from frameswap.engines.base import SwapEngine, SwapJob, ToneAwareEngine
-from frameswap.errors import NoFaceError, OverwriteInputError
+from frameswap.engines.base import MultiPhotoEngine, PerFaceSource, SwapEngine, SwapJob, ToneAwareEngine
+from frameswap.engines.regions_keep import keep_regions
+from frameswap.errors import NoFaceError, OptionsError, OverwriteInputError
 from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.faces.gender import target_analyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import sort_large_to_small
+from frameswap.identity.model import Identity
+from frameswap.identity.source import identity_faces, source_photos
 from frameswap.media import encode_bytes, format_for, open_media, write_media
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.media.writer import same_file
@@ -97,19 +101,41 @@ def analyze_source(models: Models, source: object, options: SwapOptions, fetcher
     return first.rgb, faces, path
 
 
+def _prepare_identity(models: Models, identity: Identity) -> Any:
+    """One prepared source from every photo of an identity (each engine combines them its way)."""
+    engine = models.engine
+    if not isinstance(engine, MultiPhotoEngine):
+        raise OptionsError(f"the {engine.name} engine cannot use an identity of several photos")
+    embed = getattr(engine, "needs_source_embedding", True)
+    with models.analyzer_lock:
+        photos = identity_faces(identity, models.analyzer, embed=embed)
+    with models.engine_lock:
+        return engine.prepare_photos(photos)
+
+
 def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
     """Parse and pair the indexes, check the source ones, prepare each source face once."""
     targets = parse_indexes(options.input_faces_index, "input_faces_index")
     sources = parse_indexes(options.source_faces_index, "source_faces_index")
     pairs = pair_indexes(targets, sources)
-    source_rgb, source_faces, source_path = analyze_source(models, source, options, fetcher)
+    given = source_photos(
+        source, models.analyzer, models.analyzer_lock, limits=options.limits, fetcher=fetcher
+    )
+    if given.identity is not None:  # one person: source index 0 only
+        for _, s in pairs:
+            if s != 0:
+                raise out_of_range("source_faces_index", s, 1, "source identity")
+        prepared = {0: _prepare_identity(models, given.identity)}
+        return _Selection(pairs=pairs, prepared=prepared, source_count=1, source_path=given.path)
+    source_rgb, source_faces, source_path = analyze_source(models, given.photo, options, fetcher)
     for _, s in pairs:
         if s >= len(source_faces):
             raise out_of_range("source_faces_index", s, len(source_faces), "source")
     with models.engine_lock:
         used = {s for _, s in pairs}
         prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
-    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source_path=source_path)
+    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces),
+                      source_path=source_path or given.path)
 
 
 def run_swap(
@@ -131,6 +157,8 @@ def run_swap(
     """
     started = time.perf_counter()
     stats = StageTimes()
+    # the target's faces may be filtered (gender); the source's never are
+    target_models = replace(models, analyzer=target_analyzer(models.analyzer, options.gender))
     selection = _select(models, source, options, fetcher)
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
@@ -159,7 +187,7 @@ def run_swap(
 
         writer = Consumer(encode, maxsize=QUEUE_FRAMES, on_wait_seconds=lambda s: stats.add("wait", s))
         encode_started = time.perf_counter()
-        swap = _BatchSwapper(models, stats)
+        swap = _BatchSwapper(models, stats, options.keep)
 
         def render(batches: Iterator[list[_Work]]) -> None:
             # the swap stage's thread: swap each analysed batch while the next one is analysed
@@ -174,9 +202,9 @@ def run_swap(
                                  on_wait_seconds=lambda s: stats.add("wait", s))
                 try:
                     if two_pass:
-                        batches = _two_passes(reader, models, options, selection, stats, cancel, tick)
+                        batches = _two_passes(reader, target_models, options, selection, stats, cancel, tick)
                     else:
-                        batches = _one_pass(reader, models, options, selection, stats, cancel)
+                        batches = _one_pass(reader, target_models, options, selection, stats, cancel)
                     try:
                         for batch in batches:
                             stage.put(batch)
@@ -272,11 +300,27 @@ class _BatchSwapper:
     per-face colour statistics are smoothed along each track (``ToneSmoother``).
     """
 
-    def __init__(self, models: Models, stats: StageTimes) -> None:
+    def __init__(self, models: Models, stats: StageTimes, keep: tuple[str, ...] = ()) -> None:
         self.models = models
         self.stats = stats
+        self.keep = keep  # target regions put back after the swap and the restorer
         self.last_output: np.ndarray | None = None
         self.tones = ToneSmoother()
+        self.photo_of_track: dict[int, int] = {}  # the photo each track used last (PerFaceSource)
+
+    def _with_photos(self, jobs: list[SwapJob]) -> list[SwapJob]:
+        """Resolve sources that pick a photo per target face, with each track's last pick."""
+        out = []
+        for job in jobs:
+            if isinstance(job.source, PerFaceSource):
+                track = job.target.track_id
+                previous = self.photo_of_track.get(track) if track is not None else None
+                chosen, source = job.source.pick(job.target, previous)
+                if track is not None:
+                    self.photo_of_track[track] = chosen
+                job = replace(job, source=source)
+            out.append(job)
+        return out
 
     def _with_tones(self, frame: Frame, jobs: list[SwapJob]) -> list[SwapJob]:
         engine = self.models.engine
@@ -293,7 +337,9 @@ class _BatchSwapper:
     def __call__(self, batch: list[_Work]) -> list[Frame]:
         models, stats = self.models, self.stats
         work = [
-            (frame, self._with_tones(frame, jobs)) for frame, jobs, repeat in batch if jobs and not repeat
+            (frame, self._with_tones(frame, self._with_photos(jobs)))
+            for frame, jobs, repeat in batch
+            if jobs and not repeat
         ]
         results: dict[int, np.ndarray] = {}
         if work:
@@ -304,6 +350,11 @@ class _BatchSwapper:
                     with stats.timed("restore"):
                         faces = [[job.target for job in jobs] for _, jobs in work]
                         swapped = models.restorer.restore(swapped, faces)
+            if self.keep:
+                swapped = [
+                    keep_regions(f.rgb, rgb, [job.target for job in jobs], self.keep)
+                    for (f, jobs), rgb in zip(work, swapped, strict=True)
+                ]
             stats.faces_swapped += sum(len(jobs) for _, jobs in work)
             results = {f.index: rgb for (f, _), rgb in zip(work, swapped, strict=True)}
         out = []
