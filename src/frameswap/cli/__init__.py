@@ -15,7 +15,7 @@ from frameswap import __version__
 from frameswap.cli.exit_codes import exit_code_for
 from frameswap.errors import FrameswapError
 
-SUBCOMMANDS = ("info", "faces", "swap", "models", "serve", "bench")
+SUBCOMMANDS = ("info", "faces", "swap", "identity", "models", "serve", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,8 @@ from frameswap.options import (
     AnalyzerName,
     EncodeOptions,
     EngineName,
+    GenderName,
+    KeepRegion,
     ProviderName,
     RestorerName,
     SwapOptions,
@@ -28,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the loop count and the audio. Faces are indexed large to small (0 is the largest); on an "
         "animation an index names a tracked person.",
     )
-    p.add_argument("source", help="photo with the face to put in (path, URL or base64)")
+    p.add_argument("source", help="photo with the face to put in (path, URL or base64), or an identity "
+                   "file from 'frameswap identity build'")
     p.add_argument("target", help="picture, animated GIF/APNG/WebP or video whose face is replaced")
     p.add_argument("-o", "--output", help="output file; its extension picks the format "
                    "(default: TARGET's name with .swapped before the extension)")
@@ -45,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--providers", nargs="+", default=["auto"], choices=choices(ProviderName),
                    help="onnxruntime providers in order of preference (default auto: CUDA when present)")
+    p.add_argument("--keep", action="append", default=[], choices=choices(KeepRegion),
+                   help="leave this region of each target face as it was (repeatable: --keep mouth "
+                   "--keep eyes); lips and gaze stay exactly the original's")
+    p.add_argument("--gender", choices=choices(GenderName),
+                   help="only target faces of this gender, indexed among themselves (insightface analyzer "
+                   "with buffalo_l's genderage.onnx; an error with the dlib analyzer)")
     p.add_argument("--reference-frame", type=int, help="animation frame whose faces define the indexes")
     p.add_argument("--detect-every", type=int, default=TrackerOptions().detect_every,
                    help="full face detection every N frames, faces followed in between (default %(default)s)")
@@ -79,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         tracker=TrackerOptions(detect_every=args.detect_every),
         encode=EncodeOptions(quality=args.quality),
         batch_size=args.batch_size,
+        keep=tuple(args.keep),
+        gender=args.gender,
     )
     output = Path(args.output) if args.output else default_output(args.target)
     swapper = FaceSwapper(
