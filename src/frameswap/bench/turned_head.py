@@ -41,14 +41,8 @@ class _Recording:
     inner: Any
     used: list[int | None] = field(default_factory=list)  # per swapped frame: photo number
     photo_ids: dict[int, int] = field(default_factory=dict)  # id(prepared source) -> photo number
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    @property
-    def needs_source_embedding(self) -> bool:
-        return bool(self.inner.needs_source_embedding)
+    name: str = "classic"
+    needs_source_embedding: bool = False
 
     def prepare_source(self, image: np.ndarray, face: Any) -> Any:
         return self.inner.prepare_source(image, face)
@@ -139,7 +133,7 @@ def run_turned_head(media_dir: Path, work_dir: Path, on_event: Callable[[str], N
 
     def pose(rgb: np.ndarray) -> list[float]:
         face = max(analyzer.analyze([rgb], embed=False)[0], key=lambda f: f.area)
-        return [round(float(v), 1) for v in head_pose(face.landmarks)]
+        return [round(float(v), 1) for v in head_pose(np.asarray(face.landmarks))]
 
     original = read_all(target)
     step = max(1, len(original) // max_frames)
