@@ -21,7 +21,7 @@ import numpy as np
 from frameswap.faces.types import Face
 
 FEATHER = 0.25  # feather width outside a region, as a share of the eye distance
-_GROW = {"mouth": 0.10, "eyes": 0.12, "brows": 0.0}  # dilation, share of the eye distance (lids, lip edge)
+_GROW = {"mouth": 0.18, "eyes": 0.12, "brows": 0.0}  # dilation, share of the eye distance (lids, lip edge)
 _LIPS = np.arange(48, 60)
 _EYES = (np.arange(36, 42), np.arange(42, 48))
 _BROWS = (np.arange(17, 22), np.arange(22, 27))

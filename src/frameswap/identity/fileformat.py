@@ -133,7 +133,7 @@ def _photo(reader: _Reader, entry: Any, i: int) -> IdentityPhoto:
     embedding = entry.get("embedding")
     landmarks = entry.get("landmarks")
     face = Face(
-        box=_points(entry.get("box"), 2, where).reshape(4),
+        box=_points(np.asarray(entry.get("box"), np.float32).reshape(-1, 2), 2, where).reshape(4),
         score=float(entry.get("score", 1.0)),
         kps=_points(entry.get("kps"), 5, where),
         landmarks=None if landmarks is None else _points(landmarks, None, where),

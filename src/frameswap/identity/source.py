@@ -59,8 +59,9 @@ def source_photos(
     if isinstance(source, (list, tuple)):
         photos = []
         for i, item in enumerate(source):
-            named = isinstance(item, (str, Path)) and len(str(item)) < 300
-            name = str(item) if named else f"source photo {i}"
+            # a file's own name (not its folders: the identity file may travel); else its position
+            named = isinstance(item, (str, Path)) and len(str(item)) < 300 and Path(item).is_file()
+            name = Path(item).name if named else f"source photo {i + 1}"
             photos.append((name, first_frame(item, limits, fetcher, name)))  # type: ignore[arg-type]
         with analyzer_lock:
             return SourcePhotos(build_identity(analyzer, photos), None, None)

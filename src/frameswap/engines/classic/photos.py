@@ -80,13 +80,18 @@ class PhotoSet:
         return np.linalg.norm(delta, axis=1)
 
     def pick(self, target: Face, previous: int | None) -> tuple[int, object]:
-        """The nearest photo, unless ``previous`` is within ``HYSTERESIS_DEGREES`` of it."""
-        dist = self.distances(target)
-        best = int(np.argmin(dist))
-        if (
-            previous is not None
-            and 0 <= previous < len(dist)
-            and dist[previous] <= dist[best] + HYSTERESIS_DEGREES
-        ):
-            best = previous
+        """The photo posed nearest the target, held per track (see ``choose``)."""
+        best = choose(self.distances(target), previous)
         return best, self.sources[best]
+
+
+def choose(distances: np.ndarray, previous: int | None, hysteresis: float = HYSTERESIS_DEGREES) -> int:
+    """The nearest photo, unless ``previous`` is within ``hysteresis`` degrees of it."""
+    best = int(np.argmin(distances))
+    if (
+        previous is not None
+        and 0 <= previous < len(distances)
+        and distances[previous] <= distances[best] + hysteresis
+    ):
+        return previous
+    return best
