@@ -25,25 +25,9 @@ from frameswap.identity import Identity, IdentityPhoto, save_identity
 from frameswap.media import open_media
 from frameswap.models.genderage import GenderAge
 from frameswap.options import SwapOptions
-from frameswap.testing.synthetic_detection import (
-    build_det_10g,
-    build_genderage,
-    build_w600k_r50,
-    paint_face,
-)
-from frameswap.testing.synthetic_swap import build_inswapper
+from frameswap.testing.synthetic_detection import paint_face
 
 SIZE = (320, 240)
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("synthetic-models")
-    build_det_10g(directory / "det_10g.onnx")
-    build_w600k_r50(directory / "w600k_r50.onnx")
-    build_inswapper(directory / "inswapper_128.onnx", batch="static")
-    build_genderage(directory / "genderage.onnx")
-    return directory
 
 
 @pytest.fixture(scope="module")
