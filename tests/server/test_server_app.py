@@ -327,6 +327,8 @@ def test_info_and_health_and_docs(make_client):
         "source_faces_index",
         "face_restore",
         "base64",
+        "keep",
+        "gender",
     }
     assert client.get("/docs").status_code == 200
 
