@@ -21,7 +21,8 @@ from collections import Counter
 import numpy as np
 
 from frameswap.faces.follow import FaceFollower
-from frameswap.faces.track import FaceTracker, iou_matrix, solve_assignment
+from frameswap.faces.geometry import iou_matrix
+from frameswap.faces.track import FaceTracker, solve_assignment
 from frameswap.media.reader import open_media
 from frameswap.options import TrackerOptions
 

@@ -40,3 +40,32 @@ def test_success_replaces_the_destination(tmp_path):
         tmp.write_bytes(b"new")
     assert dest.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_only_abandoned_old_temp_dirs_are_swept(tmp_path):
+    """A killed process's ``frameswap-*`` directory goes; a live process's (locked) and a fresh one
+    (possibly an older frameswap that does not lock) stay; other directories are never touched."""
+    import os
+    import time
+
+    from frameswap.atomic import sweep_stale_temp_dirs
+
+    stale, fresh, other = tmp_path / "frameswap-dead", tmp_path / "frameswap-new", tmp_path / "keep-me"
+    for path in (stale, fresh, other):
+        path.mkdir()
+        (path / "out.gif").write_bytes(b"x")
+    hour_ago = time.time() - 7200
+    for path in (stale, other):
+        os.utime(path, (hour_ago, hour_ago))
+    live = tmp_path / "frameswap-live"
+    live.mkdir()
+    os.utime(live, (hour_ago, hour_ago))
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert sweep_stale_temp_dirs(tmp_path) == [stale]
+    finally:
+        os.close(fd)
+    assert fresh.exists() and other.exists() and live.exists() and not stale.exists()

@@ -16,13 +16,14 @@ from frameswap.options import EncodeOptions, MediaLimits, SwapOptions, TrackerOp
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from frameswap.api import FaceSwapper, SwapResult, swap
+    from frameswap.api import FaceSwapper, swap
     from frameswap.media import open_media, write_media
+    from frameswap.pipeline.result import SwapResult
 
 _LAZY = {
     "swap": "frameswap.api",
     "FaceSwapper": "frameswap.api",
-    "SwapResult": "frameswap.api",
+    "SwapResult": "frameswap.pipeline.result",
     "open_media": "frameswap.media",
     "write_media": "frameswap.media",
 }

@@ -1,41 +1,28 @@
 """The Python API: ``swap()`` for one call, ``FaceSwapper`` to keep models loaded across calls.
 
-The CLI and the HTTP server are thin fronts over ``FaceSwapper.swap``.
+The CLI and the HTTP server are thin fronts over ``FaceSwapper.swap``; ``FaceSwapper.swap_frames``
+is the same pipeline for frames a caller already holds as arrays (imageio, a camera, a renderer).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from frameswap import factory
 from frameswap.identity.model import Identity
 from frameswap.identity.source import source_photos
-from frameswap.media import content_type_for
-from frameswap.media.types import MediaInfo
-from frameswap.options import ProviderName, SwapOptions, canonical_restorer
-from frameswap.pipeline import Models, run_swap
-from frameswap.pipeline.stats import StageTimes
+from frameswap.options import AnalyzerName, EngineName, ProviderName, SwapOptions, canonical_restorer
+from frameswap.pipeline import Models, SwapResult, run_swap
+from frameswap.pipeline.run import swap_frames as run_swap_frames
 
 Source = str | Path | bytes | Any
-
-
-@dataclass(frozen=True)
-class SwapResult:
-    """The output (a path, or bytes when no output path was given) and how it was made."""
-
-    path: Path | None
-    data: bytes | None
-    format: str
-    content_type: str
-    frame_count: int
-    info: MediaInfo
-    stats: StageTimes
-    engine: str
-    faces_found: int
+DEFAULTS = SwapOptions()  # keyword defaults below are the option record's own
 
 
 class FaceSwapper:
@@ -53,8 +40,8 @@ class FaceSwapper:
         *,
         models_dir: Path | str | None = None,
         providers: Sequence[ProviderName] = ("auto",),
-        engine: str = "auto",
-        analyzer: str = "auto",
+        engine: EngineName = DEFAULTS.engine,
+        analyzer: AnalyzerName = DEFAULTS.analyzer,
     ) -> None:
         self.models_dir = Path(models_dir) if models_dir is not None else None
         self.providers = tuple(providers)
@@ -75,7 +62,7 @@ class FaceSwapper:
                 self._store = factory.open_store(self.models_dir)
             return self._store
 
-    def _models(self, options: SwapOptions) -> tuple[str, Models]:
+    def _models(self, options: SwapOptions) -> Models:
         store = self.store
         engine_name = factory.resolve_engine(options.engine, store)
         analyzer_name = factory.resolve_analyzer(options.analyzer, engine_name, store)
@@ -100,14 +87,13 @@ class FaceSwapper:
                         blend=options.restore_blend,
                     )
                 restorer = self._restorers[key]
-        models = Models(
+        return Models(
             analyzer=analyzer,
             engine=engine,
             restorer=restorer,
             analyzer_lock=self._analyzer_lock,
             engine_lock=self._engine_lock,
         )
-        return engine_name, models
 
     def swap(
         self,
@@ -130,9 +116,9 @@ class FaceSwapper:
         when ``output`` is None. Timing, loop count and audio of the target are kept.
         """
         options = options or SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
-        engine_name, models = self._models(options)
+        models = self._models(options)
         destination = Path(output) if output is not None else None
-        outcome = run_swap(
+        return run_swap(
             models,
             source,
             target,
@@ -143,29 +129,37 @@ class FaceSwapper:
             on_progress=on_progress,
             cancel=cancel,
         )
-        return SwapResult(
-            path=outcome.path,
-            data=outcome.data,
-            format=outcome.format,
-            content_type=content_type_for(outcome.format),
-            frame_count=outcome.info.frame_count,
-            info=outcome.info,
-            stats=outcome.stats,
-            engine=engine_name,
-            faces_found=outcome.indexes_found,
-        )
 
-    def build_identity(self, photos: Sequence[Source], *, engine: str | None = None) -> Identity:
+    def swap_frames(
+        self,
+        source: Source,
+        frames: Iterable[np.ndarray],
+        *,
+        options: SwapOptions | None = None,
+        fetcher: Callable[[str], bytes] | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Swap faces in frames you already have: yields the swapped frames in order, one for each.
+
+        ``frames`` is any iterable of RGB ``uint8`` arrays (H, W, 3), e.g. ``imageio.v3.imiter(...)``
+        or frames you generate; it is read lazily, a few batches ahead, so memory stays bounded
+        however long it is. Tracking, index rules (an index names a person, numbered at the first
+        frame with a face) and batching are those of :meth:`swap`; timing is yours to keep (the
+        frames carry none). ``source`` is what :meth:`swap` takes, or an RGB array. The source and
+        the indexes are checked at the call; an index that never names anyone raises at the end.
+        With ``options.reference_frame`` the frames are read twice, so pass a list.
+        """
+        options = options or SwapOptions(engine=self.default_engine, analyzer=self.default_analyzer)
+        return run_swap_frames(self._models(options), source, frames, options, fetcher=fetcher)
+
+    def build_identity(self, photos: Sequence[Source], *, engine: EngineName | None = None) -> Identity:
         """One person from several photos (paths, bytes, base64...), checked to be one person.
 
         Built with the analyzer of ``engine``'s swaps (default: this swapper's engine), so those
         swaps use the stored faces as they are. Save it with ``frameswap.identity.save_identity``;
         the file (or the ``Identity`` itself) is then a ``source`` of ``swap``.
         """
-        options = SwapOptions(
-            engine=engine or self.default_engine, analyzer=self.default_analyzer  # type: ignore[arg-type]
-        )
-        _, models = self._models(options)
+        options = SwapOptions(engine=engine or self.default_engine, analyzer=self.default_analyzer)
+        models = self._models(options)
         given = source_photos(
             list(photos), models.analyzer, models.analyzer_lock, limits=options.limits, fetcher=None
         )
@@ -188,10 +182,10 @@ def swap(
     target: Source,
     output: str | Path | None = None,
     *,
-    input_faces_index: str = "0",
-    source_faces_index: str = "0",
-    face_restore: str = "none",
-    engine: str = "auto",
+    input_faces_index: str = DEFAULTS.input_faces_index,
+    source_faces_index: str = DEFAULTS.source_faces_index,
+    face_restore: str = DEFAULTS.face_restore,
+    engine: EngineName = DEFAULTS.engine,
     models_dir: str | Path | None = None,
     providers: Sequence[ProviderName] = ("auto",),
     progress: bool = False,

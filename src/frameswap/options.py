@@ -71,9 +71,12 @@ class MediaLimits:
     max_pixels_per_frame: int = 8192 * 8192
     max_frames: int = 20_000
     max_input_bytes: int = 2 * 1024**3
+    # canvas pixels x frame count: the decoding work. Per-frame and frame caps alone let a 69 KB GIF
+    # (4096x4096 canvas, 3000 frames of 1x1) cost 5e10 pixels of compositing (default: 4K x 20,000)
+    max_pixel_frames: int = 3840 * 2160 * 20_000
 
     def __post_init__(self) -> None:
-        for name in ("max_pixels_per_frame", "max_frames", "max_input_bytes"):
+        for name in ("max_pixels_per_frame", "max_frames", "max_input_bytes", "max_pixel_frames"):
             if getattr(self, name) <= 0:
                 raise OptionsError(f"{name} must be positive, got {getattr(self, name)}")
 

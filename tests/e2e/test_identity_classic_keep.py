@@ -69,7 +69,7 @@ def test_each_face_gets_the_photo_posed_nearest(photos, still, swapper, tmp_path
     target, rgb = still
     both = _swap(swapper, out, target)
     single = [_swap(swapper, photos["astro"], target), _swap(swapper, photos["mirror"], target)]
-    faces = swapper._models(SwapOptions(engine="classic"))[1].analyzer.analyze([rgb], embed=False)[0]
+    faces = swapper._models(SwapOptions(engine="classic")).analyzer.analyze([rgb], embed=False)[0]
     checked = 0
     for face in sorted(faces, key=lambda f: -f.area)[: len(INDEXES.split(","))]:
         x1, y1, x2, y2 = (int(v) for v in face.box)

@@ -85,7 +85,7 @@ def test_inswapper_uses_the_normalised_mean_embedding(swapper, analyzer, models_
     emap = numpy_helper.to_array(onnx.load(str(models_dir / "inswapper_128.onnx")).graph.initializer[-1])
     mean = _unit(np.mean([_unit(e) for e in raw], axis=0))
     expected = _unit(mean @ emap.astype(np.float64))
-    _, models = swapper._models(SwapOptions(engine="inswapper"))
+    models = swapper._models(SwapOptions(engine="inswapper"))
     latent = models.engine.prepare_photos([(p.image, p.face) for p in identity.photos]).latent
     np.testing.assert_allclose(latent, expected, atol=2e-6)
 

@@ -10,7 +10,8 @@ import pytest
 from frameswap.engines.base import SwapEngine, SwapJob
 from frameswap.engines.classic import ClassicEngine, ClassicOptions
 from frameswap.errors import NoFaceError, OptionsError
-from frameswap.faces.dlib_backend import DlibAnalyzer, box_iou
+from frameswap.faces.dlib_backend import DlibAnalyzer
+from frameswap.faces.geometry import box_iou
 from frameswap.faces.smooth import LandmarkSmoother
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from frameswap.engines.base import FaceSkippedWarning
-from frameswap.engines.restoration import FaceRestorer
+from frameswap.engines.restoration import FaceRestorer, plan_restore
 from frameswap.errors import ModelContractError, ModelNotFoundError, OptionsError
+from frameswap.faces.types import Face
 from frameswap.testing.synthetic_swap import GFPGAN_OFFSETS, SessionSpy, target_face
 from frameswap.testing.synthetic_swap import template_kps as kps_at
 
@@ -20,6 +21,17 @@ RESTORERS = {
 FACE = target_face(kps_at(160, 120, 0.9, 8))
 
 
+def paste_mask(restorer: FaceRestorer, frame_shape: tuple[int, ...], face: Face) -> np.ndarray:
+    """The (H, W) soft mask through which ``restore`` pastes ``face`` (zeros where it is skipped),
+    from the plan ``restore`` itself makes."""
+    full = np.zeros(frame_shape[:2], np.float32)
+    plan = plan_restore(frame_shape, face.kps, restorer.model.size)
+    if not isinstance(plan, str):
+        x0, y0, x1, y1 = plan.roi
+        full[y0:y1, x0:x1] = plan.mask[:, :, 0]
+    return full
+
+
 def _restorer(swap_model_dir, name, **kwargs) -> FaceRestorer:
     return FaceRestorer.from_path(swap_model_dir / name, RESTORERS.get(name, "gfpgan-1.4"), **kwargs)
 
@@ -29,7 +41,7 @@ def test_only_pixels_inside_the_face_mask_change(swap_model_dir, swap_frames, na
     restorer = _restorer(swap_model_dir, name, weight=0.7)
     frame = swap_frames[0]
     out = restorer.restore([frame], [[FACE]])[0]
-    mask = restorer.paste_mask(frame.shape, FACE)
+    mask = paste_mask(restorer, frame.shape, FACE)
     outside, inside = mask == 0, mask > 0.99
     assert outside.sum() > 0.3 * mask.size and inside.sum() > 5000
     assert np.array_equal(out[outside], frame[outside])
@@ -45,7 +57,7 @@ def test_gfpgan_sees_rgb_in_minus_one_to_one(swap_model_dir, swap_frames):
     out = restorer.restore([frame], [[FACE]])[0].astype(np.float64)
     x = frame.astype(np.float64) / 127.5 - 1.0
     expected = (np.clip(np.array(GFPGAN_OFFSETS) - 0.9 * x, -1, 1) + 1) * 127.5
-    inside = restorer.paste_mask(frame.shape, FACE) > 0.99
+    inside = paste_mask(restorer, frame.shape, FACE) > 0.99
     err = np.abs(out - expected)[inside]
     assert np.median(err) <= 3.0
 
@@ -64,7 +76,7 @@ def test_codeformer_weight_reaches_the_model_as_float64(swap_model_dir, swap_fra
         (feeds,) = spy.calls
         (w,) = [v for v in feeds.values() if v.dtype == np.float64]
         assert w.shape == shape and float(w.reshape(-1)[0]) == weight
-    inside = restorer.paste_mask(swap_frames[0].shape, FACE) > 0.99
+    inside = paste_mask(restorer, swap_frames[0].shape, FACE) > 0.99
     assert np.abs(results[0].astype(int) - results[1])[inside].mean() > 10
 
 
@@ -74,7 +86,7 @@ def test_blend_zero_leaves_frame_unchanged_and_half_blend_is_between(swap_model_
     half = _restorer(swap_model_dir, "gfpgan.onnx", blend=0.5).restore([frame], [[FACE]])[0]
     none = _restorer(swap_model_dir, "gfpgan.onnx", blend=0.0).restore([frame], [[FACE]])[0]
     assert np.array_equal(none, frame)
-    inside = _restorer(swap_model_dir, "gfpgan.onnx").paste_mask(frame.shape, FACE) > 0.99
+    inside = paste_mask(_restorer(swap_model_dir, "gfpgan.onnx"), frame.shape, FACE) > 0.99
     d_full = np.abs(full.astype(float) - frame)[inside].mean()
     d_half = np.abs(half.astype(float) - frame)[inside].mean()
     assert 0.4 < d_half / d_full < 0.6
@@ -110,7 +122,7 @@ def test_unusable_face_is_skipped_with_warning(swap_model_dir, swap_frames, kps)
 def test_hosted_api_names_and_options(swap_model_dir, tmp_path):
     assert FaceRestorer.from_path(swap_model_dir / "gfpgan.onnx", "GFPGANv1.3.pth").kind == "gfpgan-1.3"
     cf = FaceRestorer.from_path(swap_model_dir / "codeformer_hs.onnx", "codeformer-v0.1.0.pth")
-    assert cf.kind == "codeformer" and cf.model.has_weight
+    assert cf.kind == "codeformer" and cf.model.weight_input is not None
     with pytest.raises(OptionsError):
         FaceRestorer.from_path(swap_model_dir / "gfpgan.onnx", "none")
     with pytest.raises(OptionsError):

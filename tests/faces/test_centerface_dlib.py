@@ -6,7 +6,8 @@ import dlib
 import numpy as np
 import pytest
 
-from frameswap.faces.dlib_backend import DlibAnalyzer, box_from_5, box_iou
+from frameswap.faces.dlib_backend import DlibAnalyzer
+from frameswap.faces.geometry import box_from_5, box_iou
 
 # Hand-annotated eye regions (x1, y1, x2, y2) of t1's six faces, from looking at zoomed crops of
 # the photo: (image-left eye, image-right eye) per person.

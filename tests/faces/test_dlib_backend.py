@@ -9,7 +9,8 @@ import pytest
 
 from frameswap.errors import OptionsError, SourceError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.dlib_backend import REDETECT_BELOW, DlibAnalyzer, box_iou, keypoints_from_68
+from frameswap.faces.dlib_backend import REDETECT_BELOW, DlibAnalyzer
+from frameswap.faces.geometry import box_iou, keypoints_from_68
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from frameswap.errors import OptionsError
-from frameswap.faces.follow import FaceFollower, track_sequence
-from frameswap.faces.track import FaceTracker, iou_matrix
+from frameswap.faces.follow import FaceFollower
+from frameswap.faces.geometry import iou_matrix
+from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
+from frameswap.media.types import Frame, FrameTiming
 from frameswap.options import TrackerOptions
+from frameswap.pipeline.analysis import analyze_target
 
 
 def face(cx: float, cy: float, size: float, emb: np.ndarray | None = None) -> Face:
@@ -136,17 +140,32 @@ def test_new_faces_are_found_at_the_next_scheduled_detection():
     assert {f.track_id for f in out[8]} == {0, 1}
 
 
-def test_track_sequence_batches_every_frame_detection_and_matches_the_follower():
+def _clip(n: int) -> list[Frame]:
+    return [Frame(i, FakeAnalyzer.frame(i), FrameTiming(i, 1, Fraction(1, 25))) for i in range(n)]
+
+
+def test_the_pipelines_analysis_batches_every_frame_detection_and_matches_the_follower():
+    """``analyze_target`` (the pass ``swap`` and ``faces`` run): with detection on every frame it
+    sends whole batches to the analyzer; following in between gives the same tracks and boxes."""
     truth = [[face(100 + 5 * t, 100, 80), face(300, 100, 70)] for t in range(7)]
-    analyzer = FakeAnalyzer(truth)
-    every = track_sequence(
-        [FakeAnalyzer.frame(i) for i in range(7)], analyzer, TrackerOptions(detect_every=1), batch_size=3
-    )
+
+    class Counting(FakeAnalyzer):
+        def __init__(self, truth):
+            super().__init__(truth)
+            self.batches: list[int] = []
+
+        def analyze(self, images, *, embed=True):
+            self.batches.append(len(images))
+            return super().analyze(images, embed=embed)
+
+    analyzer = Counting(truth)
+    every = analyze_target(_clip(7), analyzer, tracker_options=TrackerOptions(detect_every=1), batch_size=3)
     assert analyzer.analyzed == list(range(7)) and analyzer.described == []
-    followed = track_sequence(
-        [FakeAnalyzer.frame(i) for i in range(7)], FakeAnalyzer(truth), TrackerOptions(detect_every=3)
+    assert analyzer.batches == [3, 3, 1]
+    followed = analyze_target(
+        _clip(7), FakeAnalyzer(truth), tracker_options=TrackerOptions(detect_every=3), batch_size=3
     )
-    for a, b in zip(every, followed, strict=True):
+    for a, b in zip(every.faces, followed.faces, strict=True):
         assert [f.track_id for f in a] == [f.track_id for f in b]
         for fa, fb in zip(a, b, strict=True):
             np.testing.assert_array_equal(fa.box, fb.box)

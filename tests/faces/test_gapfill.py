@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from frameswap.faces.dlib_backend import DlibAnalyzer, box_iou
+from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.follow import SequenceTracker
 from frameswap.faces.gapfill import appearance, similarity
+from frameswap.faces.geometry import box_iou
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
 

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from frameswap.errors import FaceIndexError, NoFaceError
-from frameswap.faces.select import IdentityIndex, StreamingIndex, pair_indexes, parse_indexes, select_targets
+from frameswap.faces.select import IdentityIndex, StreamingIndex, pair_indexes, parse_indexes
 from frameswap.faces.track import FaceTracker
-from frameswap.faces.types import Face
+from frameswap.faces.types import Face, sort_large_to_small
 
 
 def face(cx: float, cy: float, size: float, track_id: int | None = None) -> Face:
@@ -72,32 +72,53 @@ def test_pairing_mismatch_is_an_error_not_a_silent_no_op():
         pair_indexes([0, 0], [0, 1])
 
 
+def streamed(frames: list[list[Face]]) -> StreamingIndex:
+    """The index the streaming pipeline builds: every frame's tracked faces, in clip order."""
+    index = StreamingIndex()
+    for i, faces in enumerate(frames):
+        index.observe(i, faces)
+    return index
+
+
+def chosen(faces: list[Face], index: StreamingIndex, targets: list[int]) -> list[Face]:
+    """The faces the pipeline swaps for these target indexes, in index order."""
+    by_index = {index.index_of[f.track_id]: f for f in faces if f.track_id in index.index_of}
+    return [by_index[t] for t in targets if t in by_index]
+
+
+def still(faces: list[Face]) -> list[Face]:
+    """A still image's faces as the pipeline's analysis hands them over: tracked, large first."""
+    return FaceTracker().update(sort_large_to_small(faces), 0)
+
+
 def test_still_image_indexes_are_size_ranks():
-    faces = [face(100, 100, 40), face(300, 100, 90), face(500, 100, 60)]
-    chosen = select_targets([faces], "0, 2", "0", source_face_count=1)[0]
-    assert [float(t.face.box[2] - t.face.box[0]) for t in chosen] == [90, 40]
-    assert [(t.target_index, t.source_index) for t in chosen] == [(0, 0), (2, 0)]
+    faces = still([face(100, 100, 40), face(300, 100, 90), face(500, 100, 60)])
+    index = streamed([faces])
+    targets = [t for t, _ in pair_indexes(parse_indexes("0, 2", "input_faces_index"), [0])]
+    assert [float(f.box[2] - f.box[0]) for f in chosen(faces, index, targets)] == [90, 40]
+    index.check(targets)
+    assert IdentityIndex.from_image(faces)[0].faces[2].track_id == chosen(faces, index, [2])[0].track_id
 
 
 def test_out_of_range_message_says_how_many_faces_were_found():
-    faces = [face(100, 100, 40), face(300, 100, 90)]
+    index = streamed([still([face(100, 100, 40), face(300, 100, 90)])])
     with pytest.raises(
         FaceIndexError, match="input_faces_index 3 is out of range: 2 faces found in the target"
     ):
-        select_targets([faces], "0,3", "0", source_face_count=1)
-    with pytest.raises(
-        FaceIndexError, match="source_faces_index 1 is out of range: 1 face found in the source"
-    ):
-        select_targets([faces], "0,1", "0,1", source_face_count=1)
+        index.check([0, 3])
+    with pytest.raises(FaceIndexError, match="input_faces_index 2 is out of range: 2 faces found"):
+        IdentityIndex.from_tracks([still([face(100, 100, 40), face(300, 100, 90)])]).track_of(2)
+    # the source side ("... 1 face found in the source") goes through the whole pipeline in
+    # tests/pipeline/test_run.py::test_index_errors_are_clear_and_write_nothing
 
 
-def test_no_face_in_source_or_target_is_an_error():
-    with pytest.raises(NoFaceError, match="source"):
-        select_targets([[face(100, 100, 40)]], "0", "0", source_face_count=0)
-    with pytest.raises(NoFaceError, match="target"):
-        select_targets([[]], "0", "0", source_face_count=1)
-    with pytest.raises(NoFaceError, match="target"):
-        select_targets([[], [], []], "0", "0", source_face_count=1)
+def test_no_face_in_the_target_is_an_error():
+    # (no face in the source: tests/pipeline/test_run.py::test_no_face_in_source_or_target)
+    for frames in ([[]], [[], [], []]):
+        with pytest.raises(NoFaceError, match="target"):
+            streamed(frames).check([0])
+        with pytest.raises(NoFaceError, match="target"):
+            IdentityIndex.from_tracks(frames)
 
 
 def tracked_clip() -> list[list[Face]]:
@@ -124,10 +145,13 @@ def test_animation_indexes_name_people_from_the_reference_frame_then_newcomers()
     assert sizes == [80, 40, 150]  # B, A at the reference frame, then C who entered later
     assert [(f.first_frame, f.frames_seen) for f in index.faces] == [(1, 9), (1, 9), (5, 5)]
     # index 1 is A in every frame, even after A became the largest face
-    chosen = select_targets(frames, "1", "0", source_face_count=1)
-    assert [len(c) for c in chosen] == [0] + [1] * 9
-    assert all(c[0].face.track_id == index.faces[1].track_id for c in chosen[1:])
-    assert float(chosen[9][0].face.box[2] - chosen[9][0].face.box[0]) == 120
+    for picked in (
+        [[f for f in faces if f.track_id == index.track_of(1)] for faces in frames],  # two-pass path
+        [chosen(faces, streamed(frames), [1]) for faces in frames],  # streaming path
+    ):
+        assert [len(c) for c in picked] == [0] + [1] * 9
+        assert all(c[0].track_id == index.faces[1].track_id for c in picked[1:])
+        assert float(picked[9][0].box[2] - picked[9][0].box[0]) == 120
 
 
 def test_a_named_reference_frame_reorders_by_its_sizes():

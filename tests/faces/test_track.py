@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frameswap.faces.track import AssociationTuning, FaceTracker, iou_matrix, relative_embedding_distance
+from frameswap.faces.geometry import iou_matrix
+from frameswap.faces.track import AssociationTuning, FaceTracker, relative_embedding_distance
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.options import TrackerOptions
 

@@ -129,7 +129,7 @@ def test_a_person_who_appears_later_takes_the_next_index(tmp_path, reference_fra
     target = save_apng([draw(SIZE, sq) for sq in late], [50] * 4, tmp_path / "late.png")
     outcome, _, _ = run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png",
                         input_faces_index="1", reference_frame=reference_frame)
-    assert outcome.indexes_found == 2
+    assert outcome.faces_found == 2
     frames, _ = read_frames(outcome.path)
     for rgb, squares in zip(frames, late, strict=True):
         for x, y, side, ident in squares:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+import uvicorn
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from frameswap.errors import CancelledError, NoFaceError, UnsupportedMediaError
@@ -157,6 +159,19 @@ def has_mark(data: bytes) -> bool:
     return bool(np.abs(quarter - np.array(MARK)).max() <= 8)
 
 
+def body(**changes):
+    return {"source_img": b64(png_bytes(color=(200, 150, 100))), "target_img": b64(png_bytes()), **changes}
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert set(payload) == {"error", "code", "hint"} and payload["error"] and payload["hint"]
+    if code:
+        assert payload["code"] == code
+    return payload
+
+
 # --- fixtures ---------------------------------------------------------------------------------------
 
 
@@ -182,6 +197,7 @@ def make_client(fake):
     yield build
     for client in clients:
         client.app.state.frameswap.jobs.shutdown(wait=True, timeout=5)
+        client.app.state.frameswap.store.close()
 
 
 @dataclass
@@ -240,3 +256,41 @@ def loopback_server() -> Iterator[LoopbackServer]:
     yield server
     server.httpd.shutdown()
     server.httpd.server_close()
+
+
+class LiveServer:
+    """uvicorn in a thread on a socket bound to a free loopback port (no port race)."""
+
+    def __init__(self, app) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.server.started, "uvicorn did not start"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+        self.sock.close()
+
+
+@pytest.fixture
+def live_server():
+    servers = []
+
+    def start(swapper, **changes) -> LiveServer:
+        server = LiveServer(create_app(ServerSettings(**changes), swapper=swapper)).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()

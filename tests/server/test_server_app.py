@@ -9,26 +9,24 @@ import threading
 
 import pytest
 from PIL import Image
-from srvkit import FakeSwapper, Route, b64, gif_bytes, gif_durations, has_mark, png_bytes, uniform_png
+from srvkit import (
+    FakeSwapper,
+    Route,
+    assert_error,
+    b64,
+    body,
+    gif_bytes,
+    gif_durations,
+    has_mark,
+    png_bytes,
+    uniform_png,
+)
 
 from frameswap.errors import FaceIndexError, ModelNotFoundError, UnsupportedMediaError
 from frameswap.server.app import create_app
 from frameswap.server.settings import ServerSettings
 
 V1 = "/v1/models/faceswap-v2"
-
-
-def body(**changes):
-    return {"source_img": b64(png_bytes(color=(200, 150, 100))), "target_img": b64(png_bytes()), **changes}
-
-
-def assert_error(response, status, code=None):
-    assert response.status_code == status, response.text
-    payload = response.json()
-    assert set(payload) == {"error", "code", "hint"} and payload["error"] and payload["hint"]
-    if code:
-        assert payload["code"] == code
-    return payload
 
 
 # --- success --------------------------------------------------------------------------------------
@@ -316,7 +314,7 @@ def test_info_and_health_and_docs(make_client):
     health = client.get("/health").json()
     assert health == {
         "status": "ok",
-        "jobs": {"workers": 2, "running": 0, "waiting": 0, "capacity": 5, "stored_jobs": 0},
+        "jobs": {"workers": 2, "running": 0, "waiting": 0, "capacity": 5},
     }
     schema = client.get("/openapi.json").json()
     fields = schema["components"]["schemas"]["FaceSwapRequest"]["properties"]

@@ -9,8 +9,8 @@ import pytest
 from srvkit import Route, png_bytes
 
 from frameswap.errors import MediaLimitError, SourceError, URLRefusedError
-from frameswap.media import fetch as fetch_mod
-from frameswap.media.fetch import UrlFetcher, UrlFetchPolicy, address_refusal
+from frameswap.server import fetch as fetch_mod
+from frameswap.server.fetch import UrlFetcher, UrlFetchPolicy, address_refusal
 
 REFUSED = [
     "10.0.0.1",

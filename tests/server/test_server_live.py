@@ -3,59 +3,13 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
-import pytest
 import requests
-import uvicorn
 from PIL import Image
 from srvkit import FakeSwapper, b64, has_mark, png_bytes
-
-from frameswap.server.app import create_app
-from frameswap.server.settings import ServerSettings
-
-
-class LiveServer:
-    """uvicorn in a thread on a socket bound to a free loopback port (no port race)."""
-
-    def __init__(self, app) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert self.server.started, "uvicorn did not start"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-        self.sock.close()
-
-
-@pytest.fixture
-def live_server():
-    servers = []
-
-    def start(swapper, **changes) -> LiveServer:
-        server = LiveServer(create_app(ServerSettings(**changes), swapper=swapper)).__enter__()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.__exit__()
 
 
 def test_forty_concurrent_requests_against_a_queue_of_four(live_server):

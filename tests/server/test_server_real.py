@@ -46,7 +46,14 @@ def client(tmp_path_factory):
     from frameswap.api import FaceSwapper
 
     swapper = FaceSwapper(models_dir=tmp_path_factory.mktemp("models"), engine="classic")
-    settings = ServerSettings(engine="classic", allow_loopback_urls=True, default_face_restore="none")
+    store = tmp_path_factory.mktemp("store")  # module-scoped: set before the per-test FRAMESWAP_HOME
+    settings = ServerSettings(
+        engine="classic",
+        allow_loopback_urls=True,
+        default_face_restore="none",
+        jobs_db=store / "jobs.sqlite3",
+        results_dir=store / "results",
+    )
     app = create_app(settings, swapper=swapper)
     with TestClient(app) as test_client:
         yield test_client

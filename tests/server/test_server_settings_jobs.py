@@ -16,35 +16,41 @@ from frameswap.server.settings import ServerSettings, read_keys_file
 OK = JobOutcome(b"x", "image/png", "png", 1)
 
 
-def test_from_env_reads_prefixed_variables(tmp_path):
+def test_settings_read_prefixed_variables(tmp_path, monkeypatch):
     keys = tmp_path / "keys"
     keys.write_text("# team keys\nalpha\n\n beta \n")
-    settings = ServerSettings.from_env(
-        {
-            "FRAMESWAP_HOST": "0.0.0.0",
-            "FRAMESWAP_PORT": "9001",
-            "FRAMESWAP_API_KEYS": "one, two",
-            "FRAMESWAP_API_KEYS_FILE": str(keys),
-            "FRAMESWAP_WORKERS": "3",
-            "FRAMESWAP_QUEUE_SIZE": "5",
-            "FRAMESWAP_ALLOW_LOOPBACK_URLS": "yes",
-            "FRAMESWAP_JOB_TIMEOUT_S": "12.5",
-            "UNRELATED": "x",
-        }
-    )
+    for name, value in {
+        "FRAMESWAP_HOST": "0.0.0.0",
+        "FRAMESWAP_PORT": "9001",
+        "FRAMESWAP_API_KEYS": "one, two",
+        "FRAMESWAP_API_KEYS_FILE": str(keys),
+        "FRAMESWAP_WORKERS": "3",
+        "FRAMESWAP_QUEUE_SIZE": "5",
+        "FRAMESWAP_ALLOW_LOOPBACK_URLS": "yes",
+        "FRAMESWAP_JOB_TIMEOUT_S": "12.5",
+        "FRAMESWAP_JOBS_DB": str(tmp_path / "jobs.db"),
+        "UNRELATED": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = ServerSettings()
     assert (settings.host, settings.port, settings.workers, settings.queue_size) == ("0.0.0.0", 9001, 3, 5)
     assert settings.api_keys == ("one", "two", "alpha", "beta")
     assert settings.allow_loopback_urls and settings.job_timeout_s == 12.5
+    assert settings.jobs_db == tmp_path / "jobs.db"
+    assert settings.with_changes(port=9002, workers=None).port == 9002  # flags win, unset ones do not
     assert (
         settings.fetch_policy().allow_loopback
         and settings.media_limits().max_input_bytes == settings.max_media_bytes
     )
-    assert ServerSettings.from_env({}) == ServerSettings()
+    monkeypatch.delenv("FRAMESWAP_PORT")
+    assert ServerSettings().port == 8000
 
 
-def test_bad_settings_are_refused(tmp_path):
-    with pytest.raises(OptionsError, match="FRAMESWAP_PORT"):
-        ServerSettings.from_env({"FRAMESWAP_PORT": "eighty"})
+def test_bad_settings_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMESWAP_PORT", "eighty")
+    with pytest.raises(OptionsError, match="port"):
+        ServerSettings()
+    monkeypatch.delenv("FRAMESWAP_PORT")
     with pytest.raises(OptionsError, match="queue_size"):
         ServerSettings(queue_size=0)
     with pytest.raises(OptionsError, match="face_restore"):
@@ -112,7 +118,7 @@ def test_scrub_paths_keeps_urls():
 
 
 def manager(**kw) -> JobManager:
-    return JobManager(**{"workers": 1, "queue_size": 1, "timeout_s": 5, "result_ttl_s": 60, **kw})
+    return JobManager(**{"workers": 1, "queue_size": 1, "timeout_s": 5, **kw})
 
 
 def test_admission_is_bounded_by_workers_plus_queue():
@@ -164,17 +170,3 @@ def test_shutdown_lets_running_jobs_finish_and_fails_waiting_ones():
     release.set()
     stopper.join(5)
     assert first.future.result(0) == OK and first.status == "COMPLETED"
-
-
-def test_stored_results_expire_after_the_ttl():
-    now = [0.0]
-    jobs = manager(clock=lambda: now[0], result_ttl_s=10)
-    job = jobs.submit(lambda j: OK, owner="o", store=True)
-    job.future.result(5)
-    now[0] = 9.9
-    assert jobs.get(job.id, "o") is job
-    now[0] = 10.0
-    with pytest.raises(Exception, match="expired"):
-        jobs.get(job.id, "o")
-    assert jobs.stats()["stored_jobs"] == 0
-    jobs.shutdown()

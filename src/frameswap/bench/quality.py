@@ -22,16 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from frameswap.faces.geometry import box_iou
+
 CHANGED_GREY_LEVELS = 3.0
 SAME_FACE_IOU = 0.3
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass
@@ -105,8 +99,8 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
             region = np.abs(rgb_in[y1:y2, x1:x2].astype(np.int16) - rgb_out[y1:y2, x1:x2]).mean()
             if not region > CHANGED_GREY_LEVELS:
                 continue
-            match = max(faces_out, key=lambda f: _iou(f.box, face.box), default=None)
-            if match is None or _iou(match.box, face.box) < SAME_FACE_IOU:
+            match = max(faces_out, key=lambda f: box_iou(f.box, face.box), default=None)
+            if match is None or box_iou(match.box, face.box) < SAME_FACE_IOU:
                 undetected += 1
                 continue
             desc = np.asarray(match.embedding, np.float64)
@@ -123,7 +117,7 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
         if any(w is None for w in window):
             continue
         boxes = [w[2] for w in window]  # type: ignore[index]
-        if min(_iou(boxes[0], boxes[1]), _iou(boxes[1], boxes[2])) < SAME_FACE_IOU:
+        if min(box_iou(boxes[0], boxes[1]), box_iou(boxes[1], boxes[2])) < SAME_FACE_IOU:
             continue  # the largest swapped face changed person: not a track
         scale = [_iod(w[1]) for w in window]  # type: ignore[index]
         jitter_out += _second_difference([w[0] for w in window], scale)  # type: ignore[index]

@@ -109,7 +109,7 @@ def load_setup(name: str, work_dir: Path, *, inswapper_width: int = 128, inswapp
         analyzer = DlibAnalyzer.from_packages()
         engine = create_engine("classic", store=None)  # exactly what a swap uses
         return Setup("classic", analyzer, engine, time.perf_counter() - start,
-                     "dlib HOG detector + 68 landmarks + classic mesh-warp engine (the embedded default)",
+                     "CenterFace + dlib 68 landmarks + classic mesh-warp engine (the embedded default)",
                      True)
     if name == "inswapper":
         from frameswap.bench.sized_model import build_sized_inswapper, sized_macs

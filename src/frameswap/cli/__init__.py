@@ -7,12 +7,15 @@ Each subcommand lives in its own module exposing ``register(subparsers)``; the m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from frameswap import __version__
-from frameswap.cli.exit_codes import exit_code_for
+from frameswap.cli.exit_codes import DISK_FULL, disk_full_error, exit_code_for
 from frameswap.errors import FrameswapError
 
 SUBCOMMANDS = ("info", "faces", "swap", "identity", "models", "serve", "bench")
@@ -44,6 +47,36 @@ def _single_threaded_opencv() -> None:
     cv2.setNumThreads(1)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """Make SIGTERM (what ``timeout``, Docker and systemd send) and SIGHUP (a closed terminal) stop a
+    command the way Ctrl-C does: the exception unwinds through the writers, which delete their
+    temporary files, instead of the default action killing the process where it stands."""
+    names = ("SIGTERM", "SIGHUP")
+    previous = {}
+    for name in names:
+        if hasattr(signal, name):
+            signum = getattr(signal, name)
+            previous[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
@@ -53,10 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
-    except FrameswapError as exc:
-        print(f"frameswap: error: {exc}", file=sys.stderr)
-        return exit_code_for(exc)
-    except KeyboardInterrupt:
-        print("frameswap: interrupted", file=sys.stderr)
-        return 130
+        with _stop_signals_interrupt():
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        print(f"frameswap: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + signum
+    except Exception as exc:
+        full = disk_full_error(exc)
+        if full is not None:
+            where = f" writing {full.filename}" if full.filename else ""
+            print(f"frameswap: error: no space left on the device{where}; free some space", file=sys.stderr)
+            return DISK_FULL
+        if isinstance(exc, FrameswapError):
+            print(f"frameswap: error: {exc}", file=sys.stderr)
+            return exit_code_for(exc)
+        raise

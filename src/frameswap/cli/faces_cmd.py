@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from frameswap.errors import NoFaceError
-from frameswap.options import AnalyzerName, TrackerOptions, choices
+from frameswap.options import AnalyzerName, SwapOptions, TrackerOptions, choices
+
+DEFAULTS = SwapOptions()  # the one place defaults live
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="picture, animated GIF/APNG/WebP or video")
     p.add_argument("--json", action="store_true", help="print JSON (the contract other tools read)")
     p.add_argument("--preview", metavar="OUT.png", help="write an image with each face boxed and numbered")
-    p.add_argument("--analyzer", choices=choices(AnalyzerName), default="auto", help="face analyzer")
+    p.add_argument("--analyzer", choices=choices(AnalyzerName), default=DEFAULTS.analyzer,
+                   help="face analyzer (default %(default)s)")
     p.add_argument("--models-dir", type=Path, default=None, help="where model files live")
     p.add_argument(
         "--reference-frame", type=int, default=None, metavar="N", help="frame whose faces define the indexes"
@@ -38,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--detect-every",
         type=int,
-        default=TrackerOptions().detect_every,
+        default=DEFAULTS.tracker.detect_every,
         metavar="N",
         help="full detection every N frames, faces followed in between (default %(default)s)",
     )
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         if animated:
             # the very pass `frameswap swap` runs, so both give the same indexes
             options = TrackerOptions(detect_every=args.detect_every)
-            tracked = analyze_target(reader.frames(), analyzer, tracker_options=options, batch_size=8).faces
+            tracked = analyze_target(reader.frames(), analyzer, tracker_options=options,
+                                     batch_size=DEFAULTS.batch_size).faces
         else:
             tracked = [analyzer.analyze([next(iter(reader.frames())).rgb])[0]]
     try:

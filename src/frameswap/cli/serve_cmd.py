@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=choices(EngineName), help="swap engine (default auto)")
     p.add_argument("--job-timeout", type=float, dest="job_timeout_s", help="seconds per swap before 504")
     p.add_argument("--result-ttl", type=float, dest="result_ttl_s", help="seconds a v2 result is kept")
+    p.add_argument("--jobs-db", type=Path, help="SQLite file of the async jobs (default "
+                   "$FRAMESWAP_HOME/server/jobs.sqlite3, else ~/.frameswap/server/jobs.sqlite3)")
+    p.add_argument("--results-dir", type=Path, help="directory of the async jobs' result files "
+                   "(default: results/ beside the default jobs database)")
     p.add_argument("--max-body-mb", type=float, help="largest request body in MiB (default 64)")
     p.add_argument("--max-media-mb", type=float, help="largest input file in MiB (default 48)")
     p.add_argument(
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         keys = tuple(args.api_key)
     elif args.api_keys_file is not None:
         keys = read_keys_file(args.api_keys_file)
-    settings = ServerSettings.from_env(os.environ).with_changes(
+    settings = ServerSettings().with_changes(  # FRAMESWAP_* variables, then the flags given
         host=args.host,
         port=args.port,
         api_keys=keys,
@@ -69,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         job_timeout_s=args.job_timeout_s,
         result_ttl_s=args.result_ttl_s,
+        jobs_db=args.jobs_db,
+        results_dir=args.results_dir,
         max_body_bytes=int(args.max_body_mb * MiB) if args.max_body_mb else None,
         max_media_bytes=int(args.max_media_mb * MiB) if args.max_media_mb else None,
         default_face_restore=args.default_face_restore,

@@ -33,7 +33,7 @@ import numpy as np
 
 from frameswap.engines.base import FaceSkippedWarning, SwapJob
 from frameswap.errors import FaceError, OptionsError
-from frameswap.faces.align import estimate_norm, keypoints_degenerate
+from frameswap.faces.geometry import estimate_norm, keypoints_degenerate
 from frameswap.faces.types import Face
 from frameswap.models.inswapper import InswapperModel, prepare_batch_dynamic
 from frameswap.models.session import SessionOptions

@@ -21,7 +21,7 @@ import numpy as np
 
 from frameswap.engines.base import FaceSkippedWarning
 from frameswap.errors import OptionsError
-from frameswap.faces.align import FFHQ_512, estimate_similarity, keypoints_degenerate
+from frameswap.faces.geometry import FFHQ_512, estimate_similarity, keypoints_degenerate
 from frameswap.faces.types import Face
 from frameswap.models.restorer import RestorerModel
 from frameswap.models.session import SessionOptions
@@ -106,15 +106,6 @@ class FaceRestorer:
         if canonical == "none":
             raise OptionsError("face_restore 'none' has no model to load")
         return cls(RestorerModel.from_path(path, session_options), canonical, weight=weight, blend=blend)
-
-    def paste_mask(self, frame_shape: tuple[int, ...], face: Face) -> np.ndarray:
-        """The (H, W) float32 soft mask through which ``face`` is pasted (zeros if it is skipped)."""
-        full = np.zeros(frame_shape[:2], np.float32)
-        plan = plan_restore(frame_shape, face.kps, self.model.size)
-        if not isinstance(plan, str):
-            x0, y0, x1, y1 = plan.roi
-            full[y0:y1, x0:x1] = plan.mask[:, :, 0]
-        return full
 
     def _blob(self, frame: np.ndarray, plan: _RestorePlan) -> np.ndarray:
         size = self.model.size

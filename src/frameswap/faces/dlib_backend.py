@@ -30,7 +30,7 @@ from typing import Any, get_args
 import numpy as np
 
 from frameswap.errors import ModelNotFoundError, OptionsError, SourceError
-from frameswap.faces.align import estimate_similarity
+from frameswap.faces.geometry import box_from_5, box_from_68, box_iou, estimate_similarity, keypoints_from_68
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.models.session import SessionOptions
 from frameswap.options import DlibDetectorName
@@ -63,13 +63,6 @@ def default_min_score(kind: DetectorKind, upsample: int) -> float:
     return 0.0
 
 
-# Where the detector's box sits relative to the landmarks' bounding box, as fractions of the
-# landmarks' width/height (means measured on the 7 faces of t1 + astronaut; x made symmetric).
-# Used so a box re-derived from landmarks (``describe``) is comparable to a detected box (IoU).
-_BOX_HALF_WIDTH = 0.51
-_BOX_TOP = -0.125
-_BOX_BOTTOM = -0.092
-
 # Below this quality, a follower should run the detector again (see ``describe``).
 REDETECT_BELOW = 0.4
 # Identity agreement of a followed face with itself one frame earlier: the same face in
@@ -77,67 +70,6 @@ REDETECT_BELOW = 0.4
 # land at 0.74-0.77 from the face (measured on t1), so agreement falls from 1 at 0.5 to 0 at 0.7.
 _SAME_FACE = 0.5
 _OTHER_FACE = 0.7
-
-
-def keypoints_from_68(landmarks: np.ndarray) -> np.ndarray:
-    """The five insightface-order keypoints derived from the 68 iBUG points.
-
-    Image-left eye centre (mean of 36-41), image-right eye centre (mean of 42-47), nose tip (30),
-    mouth corners on the image's left (48) and right (54).
-    """
-    pts = np.asarray(landmarks, dtype=np.float32)
-    return np.stack(
-        [pts[36:42].mean(axis=0), pts[42:48].mean(axis=0), pts[30], pts[48], pts[54]]
-    ).astype(np.float32)
-
-
-def box_from_68(landmarks: np.ndarray) -> np.ndarray:
-    """A detector-like box (x1, y1, x2, y2) re-derived from 68 landmarks."""
-    pts = np.asarray(landmarks, dtype=np.float64)
-    (lx1, ly1), (lx2, ly2) = pts.min(axis=0), pts.max(axis=0)
-    w, h = lx2 - lx1, ly2 - ly1
-    cx = (lx1 + lx2) / 2.0
-    return np.array(
-        [cx - _BOX_HALF_WIDTH * w, ly1 + _BOX_TOP * h, cx + _BOX_HALF_WIDTH * w, ly2 + _BOX_BOTTOM * h],
-        dtype=np.float32,
-    )
-
-
-# A dlib-like box from five keypoints: a square whose side is a mix of the eye distance and the
-# eye-to-mouth distance, centred on the midpoint of the eye and mouth centres, a little raised.
-# Fitted by least squares against HOG's boxes on 120 faces (t1, the astronaut, frames of the
-# LivePortrait and Hamilton videos, two photos): mean IoU with HOG's box 0.83 (minimum 0.70),
-# where CenterFace's own box reaches 0.73 (minimum 0.54).
-_SIDE_PER_EYE_DISTANCE = 0.50
-_SIDE_PER_EYE_MOUTH = 1.87
-_CENTRE_RAISE = 0.018  # of the side
-
-
-def box_from_5(kps: np.ndarray) -> np.ndarray:
-    """A dlib-detector-like square box (x1, y1, x2, y2) from five insightface-order keypoints.
-
-    Why: dlib's 68-point predictor was trained on its detector's boxes and the tracker compares
-    boxes by IoU, so faces found by another detector must carry the same box convention.
-    """
-    pts = np.asarray(kps, dtype=np.float64)
-    eyes, mouth = pts[:2].mean(axis=0), pts[3:5].mean(axis=0)
-    side = _SIDE_PER_EYE_DISTANCE * float(np.linalg.norm(pts[1] - pts[0])) + _SIDE_PER_EYE_MOUTH * float(
-        np.linalg.norm(mouth - eyes)
-    )
-    cx, cy = (eyes + mouth) / 2.0
-    cy -= _CENTRE_RAISE * side
-    return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], dtype=np.float32)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two (x1, y1, x2, y2) boxes."""
-    ix1, iy1 = max(a[0], b[0]), max(a[1], b[1])
-    ix2, iy2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, float(ix2 - ix1)) * max(0.0, float(iy2 - iy1))
-    area_a = max(0.0, float(a[2] - a[0])) * max(0.0, float(a[3] - a[1]))
-    area_b = max(0.0, float(b[2] - b[0])) * max(0.0, float(b[3] - b[1]))
-    union = area_a + area_b - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _check_image(image: np.ndarray, where: str) -> np.ndarray:

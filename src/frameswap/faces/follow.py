@@ -19,7 +19,7 @@ found at the next scheduled detection, and every frame is detected while nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +27,9 @@ import numpy as np
 from frameswap.errors import OptionsError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.gapfill import GapFiller
+from frameswap.faces.geometry import iou_matrix
 from frameswap.faces.looks import LastLooks
-from frameswap.faces.track import FaceTracker, iou_matrix
+from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
 
@@ -241,19 +242,14 @@ class FaceFollower:
         return True
 
 
-def _pixels(frame: object) -> np.ndarray:
-    """A frame's RGB array, whether given a ``Frame`` (``.rgb``) or an array."""
-    return np.asarray(getattr(frame, "rgb", frame))
-
-
 class SequenceTracker:
     """Detect-every-N over frames arriving in clip order, batched where the schedule allows.
 
     With ``detect_every == 1`` frames are detected in batches (one analyzer call per batch, which
     batch-capable backends run as one model call); otherwise a ``FaceFollower`` detects on schedule
     and follows faces (landmarks refreshed) in between, frame by frame. The swap pipeline's
-    analysis step (used by ``frameswap swap`` and ``frameswap faces`` alike) and
-    ``track_sequence`` both schedule detection through it.
+    analysis step (used by ``frameswap swap`` and ``frameswap faces`` alike) schedules detection
+    through it; how many frames a batch holds is the caller's choice (``SwapOptions.batch_size``).
     """
 
     def __init__(
@@ -261,7 +257,6 @@ class SequenceTracker:
         analyzer: FaceAnalyzer,
         options: TrackerOptions | None = None,
         *,
-        batch_size: int = 8,
         quality: FollowQuality | None = None,
     ) -> None:
         options = options or TrackerOptions()
@@ -272,7 +267,6 @@ class SequenceTracker:
             if options.detect_every > 1
             else None
         )
-        self.batch_size = max(batch_size, 1) if self.follower is None else 1
         self._detector = (
             self.follower.detector if self.follower else IdentifyingDetector(analyzer, self.tracker)
         )
@@ -295,24 +289,3 @@ class SequenceTracker:
         self._detections += len(batch)
         return self._detector.detect(batch)
 
-
-def track_sequence(
-    frames: Iterable[object],
-    analyzer: FaceAnalyzer,
-    options: TrackerOptions | None = None,
-    *,
-    quality: FollowQuality | None = None,
-    batch_size: int = 8,
-) -> list[list[Face]]:
-    """Tracked faces of every frame of a clip (frames: RGB arrays or ``Frame`` objects)."""
-    sequence = SequenceTracker(analyzer, options, batch_size=batch_size, quality=quality)
-    out: list[list[Face]] = []
-    batch: list[tuple[int, np.ndarray]] = []
-    for index, frame in enumerate(frames):
-        batch.append((index, _pixels(frame)))
-        if len(batch) >= sequence.batch_size:
-            out += sequence.process(batch)
-            batch = []
-    if batch:
-        out += sequence.process(batch)
-    return out

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.track import iou_matrix
+from frameswap.faces.geometry import iou_matrix
 from frameswap.faces.types import Face
 
 _PATCH = 40

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from frameswap.errors import ModelNotFoundError, OptionsError
+from frameswap.faces.geometry import iou_matrix
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.models.arcface import ArcFace
 from frameswap.models.genderage import GenderAge
@@ -31,21 +32,6 @@ from frameswap.models.store import ModelStore
 DETECTOR_NAME = "det_10g"
 RECOGNIZER_NAME = "w600k_r50"
 GENDERAGE_NAME = "genderage"
-
-
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one box against many (plain pixel areas)."""
-    if boxes.size == 0:
-        return np.zeros((0,), np.float64)
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.maximum(0.0, x2 - x1) * np.maximum(0.0, y2 - y1)
-    area = max(0.0, float(box[2] - box[0])) * max(0.0, float(box[3] - box[1]))
-    areas = np.maximum(0.0, boxes[:, 2] - boxes[:, 0]) * np.maximum(0.0, boxes[:, 3] - boxes[:, 1])
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 class InsightFaceAnalyzer:
@@ -148,7 +134,7 @@ class InsightFaceAnalyzer:
     def _refresh(self, face: Face, dets: Detections) -> Face:
         if len(dets) == 0:
             return face
-        ious = box_iou(np.asarray(face.box, np.float64), dets.boxes.astype(np.float64))
+        ious = iou_matrix(np.asarray(face.box, np.float64)[None], dets.boxes.astype(np.float64))[0]
         best = int(np.argmax(ious))
         if ious[best] < self.refresh_min_iou:
             return face

@@ -20,7 +20,11 @@ import numpy as np
 from frameswap.errors import FaceIndexError, NoFaceError, OptionsError
 from frameswap.faces.types import Face, sort_large_to_small
 
-_INDEX_ITEM = re.compile(r"[0-9]+")  # ASCII digits only: int() would also accept "+1", "1_0", "٣"
+_INDEX_ITEM = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() would also accept "+1", "1_0", "٣"
+# No picture has a thousand faces; the cap keeps a hostile list (40,000 items, an index of 5,000
+# digits) from costing anything: the text is refused by length before it is even split.
+MAX_INDEXES = 1000
+_MAX_INDEX_TEXT = MAX_INDEXES * 8
 
 
 def _count(n: int, what: str) -> str:
@@ -45,11 +49,15 @@ def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
     elif isinstance(text, str):
         if not text.strip():
             raise FaceIndexError(f"{what} is empty: give face indexes such as '0' or '0,2'")
+        if len(text) > _MAX_INDEX_TEXT:
+            raise FaceIndexError(f"{what} is {len(text)} characters long; at most {MAX_INDEXES} indexes")
         items = [part.strip() for part in text.split(",")]
     else:
         items = [str(v) for v in text]
         if not items:
             raise FaceIndexError(f"{what} is empty: give face indexes such as '0' or '0,2'")
+    if len(items) > MAX_INDEXES:
+        raise FaceIndexError(f"{what} lists {len(items)} indexes; at most {MAX_INDEXES}")
     out = []
     for item in items:
         if not _INDEX_ITEM.fullmatch(item):
@@ -57,10 +65,13 @@ def parse_indexes(text: str | int | Sequence[int], what: str) -> list[int]:
                 problem = f"{item} is negative (indexes start at 0, the largest face)"
             elif not item:
                 problem = "it has an empty item (a stray comma?)"
+            elif item.isascii() and item.isdigit():
+                problem = f"{item[:12]}... is over 6 digits (no picture has that many faces)"
             else:
-                problem = f"{item!r} is not a non-negative integer"
+                problem = f"{item[:40]!r} is not a non-negative integer"
+            shown = text if len(str(text)) <= 80 else f"{str(text)[:77]}..."
             raise FaceIndexError(
-                f"{what} {text!r} is not a comma-separated list of face indexes "
+                f"{what} {shown!r} is not a comma-separated list of face indexes "
                 f"such as '0' or '0,2': {problem}"
             )
         out.append(int(item))
@@ -71,9 +82,11 @@ def pair_indexes(input_idx: Sequence[int], source_idx: Sequence[int]) -> list[tu
     """(target index, source index) pairs: by position, or one source index onto every target face."""
     if not input_idx or not source_idx:
         raise FaceIndexError("input_faces_index and source_faces_index must each list at least one index")
-    if len(set(input_idx)) != len(input_idx):
-        dupes = sorted({i for i in input_idx if list(input_idx).count(i) > 1})
-        raise FaceIndexError(f"input_faces_index lists target face {dupes[0]} more than once")
+    seen: set[int] = set()
+    for i in input_idx:  # linear: a set, not list.count per item (quadratic on a long hostile list)
+        if i in seen:
+            raise FaceIndexError(f"input_faces_index lists target face {i} more than once")
+        seen.add(i)
     if len(source_idx) == 1:
         return [(t, source_idx[0]) for t in input_idx]
     if len(source_idx) != len(input_idx):
@@ -184,52 +197,6 @@ class IdentityIndex:
         if not 0 <= index < len(self.faces):
             raise out_of_range(what, index, len(self.faces))
         return self.faces[index].track_id
-
-
-@dataclass(frozen=True)
-class SwapTarget:
-    """In one frame: swap ``face`` with the source face numbered ``source_index``."""
-
-    face: Face
-    target_index: int
-    source_index: int
-
-
-def select_targets(
-    frames: Sequence[Sequence[Face]],
-    input_faces_index: str | Sequence[int],
-    source_faces_index: str | Sequence[int],
-    source_face_count: int,
-    reference_frame: int | None = None,
-) -> list[list[SwapTarget]]:
-    """Per frame, the faces to swap and the source face for each.
-
-    ``frames`` are tracked faces (one list for a still image is fine, ids are then assigned by
-    size). A frame where a chosen person is absent simply has fewer targets: the frame is kept.
-    """
-    input_idx = parse_indexes(input_faces_index, "input_faces_index")
-    source_idx = parse_indexes(source_faces_index, "source_faces_index")
-    pairs = pair_indexes(input_idx, source_idx)
-    if source_face_count <= 0:
-        raise NoFaceError("no face found in the source image")
-    for _, s in pairs:
-        if s >= source_face_count:
-            raise out_of_range("source_faces_index", s, source_face_count, "source")
-    if len(frames) == 1 and any(f.track_id is None for f in frames[0]):
-        index, tracked = IdentityIndex.from_image(frames[0])
-        frames = [tracked]
-    else:
-        index = IdentityIndex.from_tracks(frames, reference_frame)
-    by_track = {index.track_of(t): (t, s) for t, s in pairs}
-    out: list[list[SwapTarget]] = []
-    for faces in frames:
-        chosen = []
-        for face in faces:
-            if face.track_id in by_track:
-                t, s = by_track[face.track_id]
-                chosen.append(SwapTarget(face=face, target_index=t, source_index=s))
-        out.append(chosen)
-    return out
 
 
 class StreamingIndex:

@@ -35,7 +35,7 @@ class SourcePhotos:
     """
 
     identity: Identity | None
-    photo: bytes | Path | None
+    photo: bytes | Path | np.ndarray | None  # an RGB array stays one (the pipeline checks it)
     path: Path | None  # the source file, when it is one (never to be overwritten)
 
 
@@ -56,13 +56,16 @@ def source_photos(
     """Classify the source; a list of photos is analysed and checked here (under the lock)."""
     if isinstance(source, Identity):
         return SourcePhotos(source, None, None)
+    if isinstance(source, np.ndarray):
+        return SourcePhotos(None, source, None)
     if isinstance(source, (list, tuple)):
         photos = []
         for i, item in enumerate(source):
             # a file's own name (not its folders: the identity file may travel); else its position
             named = isinstance(item, (str, Path)) and len(str(item)) < 300 and Path(item).is_file()
             name = Path(item).name if named else f"source photo {i + 1}"
-            photos.append((name, first_frame(item, limits, fetcher, name)))  # type: ignore[arg-type]
+            rgb = item if isinstance(item, np.ndarray) else first_frame(item, limits, fetcher, name)  # type: ignore[arg-type]
+            photos.append((name, np.ascontiguousarray(rgb)))
         with analyzer_lock:
             return SourcePhotos(build_identity(analyzer, photos), None, None)
     resolved = resolve_source(source, limits=limits, fetcher=fetcher, name="source")  # type: ignore[arg-type]

@@ -4,7 +4,8 @@
 ``write_media`` streams frames to a file atomically with their original timing.
 """
 
-from frameswap.media.reader import MediaReader, open_media
+from frameswap.media.base import MediaReader
+from frameswap.media.reader import open_media
 from frameswap.media.sources import Fetcher, Source
 from frameswap.media.types import Frame, FrameTiming, MediaInfo
 from frameswap.media.writer import (

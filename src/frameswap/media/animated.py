@@ -13,10 +13,10 @@ from fractions import Fraction
 from PIL import ImageSequence
 
 from frameswap.errors import CorruptMediaError, EmptyMediaError, UnsupportedMediaError
+from frameswap.media.base import MediaReader, check_frame_limits
 from frameswap.media.chunks import AnimationHeader, is_png, is_webp, read_apng_header, read_webp_header
-from frameswap.media.reader import MediaReader, check_frame_limits
+from frameswap.media.pillow_io import open_pillow, pillow_errors, split_alpha
 from frameswap.media.sources import ResolvedSource
-from frameswap.media.still import open_pillow, pillow_errors, split_alpha
 from frameswap.media.types import Frame, FrameTiming, MediaInfo
 from frameswap.options import MediaLimits
 

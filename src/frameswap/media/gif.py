@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from frameswap.errors import CorruptMediaError, EmptyMediaError, MediaLimitError, UnsupportedMediaError
-from frameswap.media.reader import MediaReader, check_frame_limits
+from frameswap.media.base import MediaReader, check_frame_limits, check_pixel_frames
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming, MediaInfo, SourceColors
 from frameswap.options import MediaLimits
@@ -165,6 +165,8 @@ def scan_gif(data: bytes, name: str, limits: MediaLimits) -> GifScan:
             gce = (0, 0, None)
             if len(frames) > limits.max_frames:
                 raise MediaLimitError(f"{name}: more than {limits.max_frames} frames (the limit)")
+            # every frame is composited on the whole canvas: refuse from the headers, before decoding
+            check_pixel_frames(name, width, height, len(frames), limits)
         else:
             if frames:  # junk after complete frames: browsers stop here too
                 break

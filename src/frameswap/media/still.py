@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 
-from frameswap.errors import CorruptMediaError, MediaError, MediaLimitError, UnsupportedMediaError
+from frameswap.errors import CorruptMediaError, UnsupportedMediaError
+from frameswap.media.base import MediaReader, check_frame_limits
 from frameswap.media.chunks import is_png, is_webp
-from frameswap.media.reader import MediaReader, check_frame_limits
+from frameswap.media.pillow_io import open_pillow, pillow_errors, split_alpha
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming, MediaInfo
 from frameswap.options import MediaLimits
@@ -21,46 +18,6 @@ from frameswap.options import MediaLimits
 STILL_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "BMP": "bmp", "MPO": "jpeg"}
 _ROTATING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 STILL_TIME_BASE = Fraction(1, 1000)
-
-
-@contextmanager
-def pillow_errors(name: str) -> Iterator[None]:
-    """Turn whatever Pillow raises on bad data into our errors, naming the input."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    except MediaError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaLimitError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except UnidentifiedImageError as exc:
-        raise UnsupportedMediaError(f"{name}: not a recognised image") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
-        raise CorruptMediaError(f"{name}: corrupt or truncated image data ({exc})") from exc
-    except Exception as exc:  # struct.error, zlib.error...: any decoder failure is corrupt data
-        raise CorruptMediaError(f"{name}: corrupt image data ({type(exc).__name__}: {exc})") from exc
-
-
-def open_pillow(source: ResolvedSource) -> Image.Image:
-    """Open lazily (header only) from the path or the bytes."""
-    fp = source.path if source.path is not None else io.BytesIO(source.data or b"")
-    return Image.open(fp)
-
-
-def split_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """RGB uint8 C-contiguous pixels, and alpha when the picture has transparency."""
-    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        scale = 255.0 / 65535.0 if im.mode != "F" and arr.max() > 255 else 1.0
-        im = Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8), "L")
-    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        im.mode in ("P", "L", "RGB") and "transparency" in im.info
-    )
-    if has_alpha:
-        rgba = np.asarray(im.convert("RGBA"))
-        return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
-    return np.ascontiguousarray(np.asarray(im.convert("RGB"))), None
 
 
 class StillReader(MediaReader):

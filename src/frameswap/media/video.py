@@ -3,20 +3,32 @@
 Frame counts and per-frame durations come from a demux-only pass (packets, no decoding), so
 variable frame rate survives and nothing is rounded through an integer fps. Rotation metadata
 (the display matrix) is applied to the pixels so frames come out upright.
+
+Bad bytes reach PyAV's Python layer too, not only FFmpeg: metadata that is not UTF-8 (read with
+``metadata_errors="replace"``: a title is not worth refusing a video for), a stream whose codec
+FFmpeg does not know (``codec_context`` is None). Whatever else PyAV raises on a hostile file
+becomes a :class:`CorruptMediaError` (see :func:`_video_errors`), never a crash.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
-from frameswap.errors import CorruptMediaError, EmptyMediaError, MediaLimitError, UnsupportedMediaError
-from frameswap.media.reader import MediaReader, check_frame_limits
+from frameswap.errors import (
+    CorruptMediaError,
+    EmptyMediaError,
+    MediaError,
+    MediaLimitError,
+    UnsupportedMediaError,
+)
+from frameswap.media.base import MediaReader, check_frame_limits
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming, MediaInfo
 from frameswap.options import MediaLimits
@@ -38,7 +50,18 @@ def _open_container(source: ResolvedSource) -> Any:
     import av
 
     target = str(source.path) if source.path is not None else io.BytesIO(source.data or b"")
-    return av.open(target, mode="r")
+    return av.open(target, mode="r", metadata_errors="replace")
+
+
+@contextmanager
+def _video_errors(name: str) -> Iterator[None]:
+    """Any exception PyAV raises on bad bytes (it is not only ``FFmpegError``) as a media error."""
+    try:
+        yield
+    except (MediaError, MemoryError):
+        raise
+    except Exception as exc:
+        raise CorruptMediaError(f"{name}: corrupt video ({type(exc).__name__}: {exc})") from exc
 
 
 def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -64,7 +87,8 @@ class VideoReader(MediaReader):
         import av
 
         tb = self.info.time_base or Fraction(1, 1000)
-        container = _open_container(self.source)
+        with _video_errors(self.name):
+            container = _open_container(self.source)
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -82,6 +106,10 @@ class VideoReader(MediaReader):
                     pending = (pts, rgb)
             except av.error.FFmpegError as exc:
                 raise CorruptMediaError(f"{self.name}: video data cannot be decoded ({exc})") from exc
+            except (MediaError, MemoryError, GeneratorExit):
+                raise
+            except Exception as exc:  # PyAV's Python layer on bad data
+                raise CorruptMediaError(f"{self.name}: corrupt video ({type(exc).__name__}: {exc})") from exc
             if pending is not None:
                 yield Frame(index, pending[1], FrameTiming(pending[0], self._last_duration, tb))
         finally:
@@ -109,6 +137,11 @@ def _demux_pass(container: Any, stream: Any, name: str, limits: MediaLimits) -> 
 
 def open_video(source: ResolvedSource, limits: MediaLimits) -> VideoReader:
     """Open a video, read its header and packet timestamps; decode only the first frame (rotation)."""
+    with _video_errors(source.name):
+        return _open_video(source, limits)
+
+
+def _open_video(source: ResolvedSource, limits: MediaLimits) -> VideoReader:
     import av
 
     head = source.head(64)
@@ -125,6 +158,8 @@ def open_video(source: ResolvedSource, limits: MediaLimits) -> VideoReader:
             raise UnsupportedMediaError(f"{source.name}: no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        if ctx is None:
+            raise UnsupportedMediaError(f"{source.name}: the video codec is unknown to FFmpeg")
         check_frame_limits(source.name, ctx.width, ctx.height, stream.frames or None, limits)
         fmt = _container_format(container.format.name, head, ctx.name)
         audio = container.streams.audio[0] if container.streams.audio else None
@@ -146,6 +181,7 @@ def open_video(source: ResolvedSource, limits: MediaLimits) -> VideoReader:
         container.close()
     if not pts_list:
         raise EmptyMediaError(f"{source.name}: video has no frames")
+    check_frame_limits(source.name, ctx.width, ctx.height, len(pts_list), limits)
     diffs = [b - a for a, b in pairwise(pts_list)]
     if not last_duration:
         last_duration = int(np.median(diffs)) if diffs else 0

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from frameswap.atomic import atomic_output
+from frameswap.atomic import atomic_output, locked_temp_dir
 from frameswap.errors import EmptyMediaError, OverwriteInputError, UnsupportedMediaError
 from frameswap.media.types import Frame, MediaInfo
 from frameswap.options import EncodeOptions
@@ -153,7 +152,7 @@ def encode_bytes(
 ) -> bytes:
     """Encode to bytes in ``format`` (through a temp file: muxers need to seek)."""
     fmt = format_for(None, info, format)
-    with tempfile.TemporaryDirectory(prefix="frameswap-") as tmp:
-        path = Path(tmp) / f"out{SUFFIXES.get(fmt, '.' + fmt)}"
+    with locked_temp_dir() as tmp:  # a killed process's directory is swept at the next server start
+        path = tmp / f"out{SUFFIXES.get(fmt, '.' + fmt)}"
         write_media(path, frames, info, audio_from=audio_from, options=options, format=fmt)
         return path.read_bytes()

@@ -6,7 +6,8 @@ As insightface ``ArcFaceONNX`` (MODELS.md §3): ``norm_crop`` to 112 on the five
 mean 0, std 1). The output is the raw embedding (not L2-normalised).
 
 Batch-first: the batch axis of w600k_r50 is dynamic, so all crops of all images go through one
-``run`` call (split only above ``max_batch``); an export with a fixed batch of 1 is looped.
+``run`` call (split only above ``max_batch``); an export with a fixed batch axis is run in chunks of
+its size (``frameswap.models.batching``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.faces.align import norm_crop
+from frameswap.faces.geometry import norm_crop
+from frameswap.models.batching import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 
@@ -57,8 +59,9 @@ class ArcFace:
         self.input_size = size
         self.input_mean = float(input_mean)
         self.input_std = float(input_std)
-        fixed_batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
-        self.max_batch = fixed_batch or max(1, int(max_batch))
+        # None: a symbolic batch axis (w600k_r50), run in chunks of max_batch; k: chunks of k
+        self.batch_capacity = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+        self.max_batch = max(1, int(max_batch))
 
     @classmethod
     def from_path(
@@ -88,15 +91,15 @@ class ArcFace:
         if len(crops) == 0:
             dim = self.session.get_outputs()[0].shape[-1]
             return np.zeros((0, dim if isinstance(dim, int) else 512), np.float32)
-        chunks = []
-        for start in range(0, len(crops), self.max_batch):
-            batch = list(crops[start : start + self.max_batch])
-            blob = cv2.dnn.blobFromImages(batch, 1.0 / self.input_std, (self.input_size, self.input_size),
-                                          (self.input_mean,) * 3, swapRB=False)
-            feed = {self.input_name: np.ascontiguousarray(blob, np.float32)}
-            out = self.session.run([self.output_name], feed)
-            chunks.append(np.asarray(out[0], dtype=np.float32).reshape(len(batch), -1))
-        return np.concatenate(chunks)
+        return run_in_chunks(self._embed_chunk, [crops], capacity=self.batch_capacity,
+                             max_batch=self.max_batch)
+
+    def _embed_chunk(self, crops: np.ndarray) -> np.ndarray:
+        """One session call on a chunk of crops the batch axis takes."""
+        blob = cv2.dnn.blobFromImages(list(crops), 1.0 / self.input_std, (self.input_size, self.input_size),
+                                      (self.input_mean,) * 3, swapRB=False)
+        out = self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(blob, np.float32)})
+        return np.asarray(out[0], dtype=np.float32).reshape(len(crops), -1)
 
     def embed(self, images: Sequence[np.ndarray], kps: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Embeddings per image, (n_i, D) each, computed in one batched run over all images."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from frameswap.atomic import temp_beside
 from frameswap.errors import ModelContractError, ProviderError
+from frameswap.models.batching import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 LATENT_DIM = 512
@@ -144,19 +145,8 @@ class InswapperModel:
             raise ModelContractError(f"{n} crops but {len(latents)} latents")
         if n == 0:
             return np.zeros((0, 3, self.input_size, self.input_size), np.float32)
-        cap = self.batch_capacity
-        if cap == 1:
-            return np.concatenate([self._call(blobs[i : i + 1], latents[i : i + 1]) for i in range(n)])
-        chunk = self.max_batch if cap is None else cap
-        parts = []
-        for start in range(0, n, chunk):
-            b, lat = blobs[start : start + chunk], latents[start : start + chunk]
-            real = len(b)
-            if cap is not None and real < cap:  # a fixed batch axis: pad with zeros
-                b = np.concatenate([b, np.zeros((cap - real, *b.shape[1:]), b.dtype)])
-                lat = np.concatenate([lat, np.zeros((cap - real, lat.shape[1]), lat.dtype)])
-            parts.append(self._call(b, lat)[:real])
-        return np.concatenate(parts)
+        return run_in_chunks(self._call, [blobs, latents], capacity=self.batch_capacity,
+                             max_batch=self.max_batch)
 
 
 def _rewrite_batch_axis(model, symbol: str) -> None:

@@ -88,15 +88,6 @@ class ModelEntry:
             hashes.add(self.sha256.lower())
         return frozenset(hashes)
 
-    @property
-    def licence_label(self) -> str:
-        """A short, loud label for listings."""
-        if self.commercial_use is False:
-            return "NON-COMMERCIAL"
-        if self.commercial_use is None:
-            return "REVIEW"
-        return "commercial ok"
-
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from frameswap.errors import ModelContractError
+from frameswap.models.batching import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 _FLOAT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
@@ -44,11 +45,6 @@ class RestorerModel:
         self.batch_capacity = batch_capacity  # None: symbolic; 1: loop; k: chunks of k (padded)
         self.input_dtype = input_dtype
         self.max_batch = max_batch
-
-    @property
-    def has_weight(self) -> bool:
-        """True for CodeFormer-style exports that take a fidelity weight."""
-        return self.weight_input is not None
 
     @classmethod
     def from_path(cls, path: str | Path, session_options: SessionOptions = SessionOptions()) -> RestorerModel:
@@ -100,15 +96,5 @@ class RestorerModel:
         n = len(images)
         if n == 0:
             return np.zeros((0, 3, self.size, self.size), np.float32)
-        cap = self.batch_capacity
-        if cap == 1:
-            return np.concatenate([self._call(images[i : i + 1], weight) for i in range(n)])
-        chunk = self.max_batch if cap is None else cap
-        parts = []
-        for start in range(0, n, chunk):
-            part = images[start : start + chunk]
-            real = len(part)
-            if cap is not None and real < cap:  # a fixed batch axis > 1: pad with zeros
-                part = np.concatenate([part, np.zeros((cap - real, *part.shape[1:]), part.dtype)])
-            parts.append(self._call(part, weight)[:real])
-        return np.concatenate(parts)
+        return run_in_chunks(lambda part: self._call(part, weight), [images],
+                             capacity=self.batch_capacity, max_batch=self.max_batch)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from frameswap.errors import CancelledError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.dlib_backend import keypoints_from_68
 from frameswap.faces.follow import SequenceTracker
+from frameswap.faces.geometry import keypoints_from_68
 from frameswap.faces.smooth import LandmarkSmoother
 from frameswap.faces.types import Face
 from frameswap.media.types import Frame
@@ -115,7 +115,9 @@ class TargetAnalysis:
         return len(self.faces)
 
 
-def batched(frames: Iterable[Frame], size: int, cancel: threading.Event | None = None):
+def batched(
+    frames: Iterable[Frame], size: int, cancel: threading.Event | None = None
+) -> Iterator[list[Frame]]:
     """Lists of up to ``size`` consecutive frames; raises CancelledError once ``cancel`` is set."""
     batch: list[Frame] = []
     for frame in frames:

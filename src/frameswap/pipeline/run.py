@@ -10,42 +10,57 @@ When the caller names a reference frame, people seen before it may take indexes 
 faces, so the whole clip is analysed first (face records only) and swapped in a second pass.
 
 Frames with no selected face pass through unchanged; runs of identical frames are processed once.
+
+``swap_frames`` is the same pipeline over frames a caller hands in as arrays (from imageio, a
+camera, a renderer) instead of a file: the same analysis, index rules, batches and swap stage,
+with swapped frames handed back one for each frame in instead of encoded.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from tqdm import tqdm
 
 from frameswap.engines.base import MultiPhotoEngine, PerFaceSource, SwapEngine, SwapJob, ToneAwareEngine
 from frameswap.engines.regions_keep import keep_regions
-from frameswap.errors import NoFaceError, OptionsError, OverwriteInputError
+from frameswap.errors import NoFaceError, OptionsError, OverwriteInputError, UnsupportedMediaError
 from frameswap.faces.analyzer import FaceAnalyzer
 from frameswap.faces.gender import target_analyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.smooth import ToneSmoother
-from frameswap.faces.types import sort_large_to_small
+from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.identity.model import Identity
 from frameswap.identity.source import identity_faces, source_photos
-from frameswap.media import encode_bytes, format_for, open_media, write_media
-from frameswap.media.types import Frame, MediaInfo
+from frameswap.media import MediaReader, Source, encode_bytes, format_for, open_media, write_media
+from frameswap.media.types import Frame, FrameTiming
 from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
 from frameswap.pipeline.analysis import ClipAnalyzer, analyze_target, batched
+from frameswap.pipeline.result import SwapResult
 from frameswap.pipeline.stats import StageTimes
 from frameswap.pipeline.threads import Consumer, Prefetch
 
+if TYPE_CHECKING:
+    from frameswap.engines.restoration import FaceRestorer
+
 Fetcher = Callable[[str], bytes]
 ProgressCallback = Callable[[int, int], None]
+SourceImage: TypeAlias = Source | np.ndarray  # a file, bytes, URL... or an RGB uint8 array (H, W, 3)
 QUEUE_FRAMES = 8
 _Work = tuple[Frame, list[SwapJob], bool]  # a frame, its swap jobs, whether it repeats the last
+_Batches = Generator[list[_Work], None, None]
+Decode = Callable[[], Iterator[Frame]]  # one fresh pass over the target's frames
+# caller-supplied arrays carry no timing; nothing in the swap reads it, the frame index is the clock
+_NO_TIMING = Fraction(1, 1)
 
 
 @dataclass
@@ -56,21 +71,9 @@ class Models:
 
     analyzer: FaceAnalyzer
     engine: SwapEngine
-    restorer: Any | None = None  # frameswap.engines.restoration.FaceRestorer
+    restorer: FaceRestorer | None = None
     analyzer_lock: threading.Lock = field(default_factory=threading.Lock)
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@dataclass
-class SwapOutcome:
-    """What a swap produced: a file path or bytes, its format, and where the time went."""
-
-    path: Path | None
-    data: bytes | None
-    format: str
-    info: MediaInfo
-    stats: StageTimes
-    indexes_found: int
 
 
 @dataclass
@@ -87,18 +90,48 @@ class _Selection:
         return {t: self.prepared[s] for t, s in self.pairs}
 
 
-def analyze_source(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None):
+@dataclass
+class _Run:
+    """What every pass over one target needs: the models, the options, the checked selection,
+    the stage clock, and the cancel event (None: the caller stops by not asking for more)."""
+
+    models: Models
+    options: SwapOptions
+    selection: _Selection
+    stats: StageTimes
+    cancel: threading.Event | None = None
+
+
+def analyze_source(
+    models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
+) -> tuple[np.ndarray, list[Face], Path | None]:
     """The source photo's first frame, its faces (large to small; NoFaceError when none) and its
-    file path when it is a file."""
-    with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
-        first = next(iter(reader.frames()))
-        path = reader.path
+    file path when it is a file. An RGB array is taken as the photo itself."""
+    path: Path | None = None
+    if isinstance(source, np.ndarray):
+        rgb = _checked_rgb(source, "the source image")
+    else:
+        with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
+            rgb = next(iter(reader.frames())).rgb
+            path = reader.path
     embed = getattr(models.engine, "needs_source_embedding", True)
     with models.analyzer_lock:
-        faces = sort_large_to_small(models.analyzer.analyze([first.rgb], embed=embed)[0])
+        faces = sort_large_to_small(models.analyzer.analyze([rgb], embed=embed)[0])
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
-    return first.rgb, faces, path
+    return rgb, faces, path
+
+
+def _checked_rgb(array: object, what: str) -> np.ndarray:
+    """``array`` as a C-contiguous RGB uint8 (H, W, 3) array of the pipeline's own (a copy: the
+    caller may reuse its buffer while frames wait in a batch), or an error naming ``what``."""
+    rgb = np.asarray(array)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
+        hint = " (drop the alpha channel: frame[..., :3])" if rgb.ndim == 3 and rgb.shape[2] == 4 else ""
+        raise UnsupportedMediaError(
+            f"{what}: expected an RGB uint8 array of shape (H, W, 3), got {rgb.dtype} {rgb.shape}{hint}"
+        )
+    return np.array(rgb, order="C", copy=True)
 
 
 def _prepare_identity(models: Models, identity: Identity) -> Any:
@@ -113,7 +146,9 @@ def _prepare_identity(models: Models, identity: Identity) -> Any:
         return engine.prepare_photos(photos)
 
 
-def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetcher | None) -> _Selection:
+def _select(
+    models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
+) -> _Selection:
     """Parse and pair the indexes, check the source ones, prepare each source face once."""
     targets = parse_indexes(options.input_faces_index, "input_faces_index")
     sources = parse_indexes(options.source_faces_index, "source_faces_index")
@@ -127,6 +162,7 @@ def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetch
                 raise out_of_range("source_faces_index", s, 1, "source identity")
         prepared = {0: _prepare_identity(models, given.identity)}
         return _Selection(pairs=pairs, prepared=prepared, source_count=1, source_path=given.path)
+    assert given.photo is not None  # not an identity: one photo
     source_rgb, source_faces, source_path = analyze_source(models, given.photo, options, fetcher)
     for _, s in pairs:
         if s >= len(source_faces):
@@ -140,8 +176,8 @@ def _select(models: Models, source: object, options: SwapOptions, fetcher: Fetch
 
 def run_swap(
     models: Models,
-    source: object,
-    target: object,
+    source: SourceImage,
+    target: Source,
     destination: Path | None,
     options: SwapOptions,
     *,
@@ -149,7 +185,7 @@ def run_swap(
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-) -> SwapOutcome:
+) -> SwapResult:
     """Swap faces from ``source`` into ``target``; write ``destination`` or return bytes.
 
     ``on_progress(done, total)`` counts frames over the passes made (one, or two when a reference
@@ -201,10 +237,11 @@ def run_swap(
                 stage = Consumer(render, maxsize=2, name="frameswap-swap",
                                  on_wait_seconds=lambda s: stats.add("wait", s))
                 try:
-                    if two_pass:
-                        batches = _two_passes(reader, target_models, options, selection, stats, cancel, tick)
-                    else:
-                        batches = _one_pass(reader, target_models, options, selection, stats, cancel)
+                    def decode() -> Iterator[Frame]:
+                        return _decoded(reader, stats, cancel)
+
+                    run = _Run(target_models, options, selection, stats, cancel)
+                    batches = _batches(decode, run, tick)
                     try:
                         for batch in batches:
                             stage.put(batch)
@@ -221,17 +258,18 @@ def run_swap(
         # the encoder's own work: its thread's lifetime less the time it sat waiting for frames
         stats.add("encode", time.perf_counter() - encode_started - writer.starved_seconds)
     stats.wall_seconds = time.perf_counter() - started
-    return SwapOutcome(
+    return SwapResult(
         path=result if isinstance(result, Path) else None,
         data=result if isinstance(result, bytes) else None,
         format=fmt,
         info=info,
         stats=stats,
-        indexes_found=selection.found,
+        engine=models.engine.name,
+        faces_found=selection.found,
     )
 
 
-def _decoded(reader, stats: StageTimes, cancel: threading.Event | None) -> Iterator[Frame]:
+def _decoded(reader: MediaReader, stats: StageTimes, cancel: threading.Event | None) -> Iterator[Frame]:
     """The reader's frames, decoded on a background thread a bounded number ahead."""
     return iter(
         Prefetch(
@@ -244,14 +282,23 @@ def _decoded(reader, stats: StageTimes, cancel: threading.Event | None) -> Itera
     )
 
 
-def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[list[_Work]]:
+def _batches(decode: Decode, run: _Run, tick: Callable[[], None]) -> _Batches:
+    """The analysed batches of the target, each frame with its swap jobs: one streaming pass, or
+    two when a reference frame is named (``tick`` counts the first pass's frames)."""
+    if run.options.reference_frame is not None:
+        return _two_passes(decode, run, tick)
+    return _one_pass(decode, run)
+
+
+def _one_pass(decode: Decode, run: _Run) -> _Batches:
     """Stream: analyse a batch and name its people, hand it to the swap stage; check the indexes
     at the end (an error there aborts the writer, so nothing is written)."""
-    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=stats, model_lock=models.analyzer_lock)
+    models, options, selection = run.models, run.options, run.selection
+    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=run.stats, model_lock=models.analyzer_lock)
     index = StreamingIndex()
     source_for = selection.source_for_target()
-    for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
-        work = []
+    for batch in batched(decode(), options.batch_size, run.cancel):
+        work: list[_Work] = []
         for frame, result in zip(batch, clip.analyze(batch), strict=True):
             index.observe(frame.index, result.faces)
             jobs = [
@@ -265,24 +312,25 @@ def _one_pass(reader, models, options, selection, stats, cancel) -> Iterator[lis
     selection.found = index.count
 
 
-def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iterator[list[_Work]]:
+def _two_passes(decode: Decode, run: _Run, tick: Callable[[], None]) -> _Batches:
     """Analyse the whole clip first (a named reference frame needs it), then swap."""
+    models, options, selection = run.models, run.options, run.selection
     analysis = analyze_target(
-        _decoded(reader, stats, cancel),
+        decode(),
         models.analyzer,
         tracker_options=options.tracker,
         batch_size=options.batch_size,
-        stats=stats,
+        stats=run.stats,
         model_lock=models.analyzer_lock,
-        cancel=cancel,
+        cancel=run.cancel,
         on_frame=lambda _: tick(),
     )
     index = IdentityIndex.from_tracks(analysis.faces, options.reference_frame)
     source_of_track = {index.track_of(t): s for t, s in selection.pairs}
     selection.found = len(index.faces)
     prepared = selection.prepared
-    for batch in batched(_decoded(reader, stats, cancel), options.batch_size, cancel):
-        work = []
+    for batch in batched(decode(), options.batch_size, run.cancel):
+        work: list[_Work] = []
         for frame in batch:
             jobs = [
                 SwapJob(target=face, source=prepared[source_of_track[face.track_id]])
@@ -291,6 +339,68 @@ def _two_passes(reader, models, options, selection, stats, cancel, tick) -> Iter
             ]
             work.append((frame, jobs, analysis.repeats_previous[frame.index]))
         yield work
+
+
+def swap_frames(
+    models: Models,
+    source: SourceImage,
+    frames: Iterable[np.ndarray],
+    options: SwapOptions,
+    *,
+    fetcher: Fetcher | None = None,
+) -> Iterator[np.ndarray]:
+    """The swapped frames of ``frames`` (RGB uint8 arrays), in order, one out for each in.
+
+    The source and the index lists are checked now; the frames are read lazily, on the caller's
+    thread, at most two batches ahead of the frame being handed out, so memory stays bounded
+    however long the input. Analysis (detect, track, index) runs on the caller's thread while
+    the previous batch is swapped on a worker thread, as in ``run_swap``. A named reference
+    frame needs two passes, so ``frames`` must then be a collection (a list), not an iterator.
+    An index that never names anyone raises at the end of the input, as ``run_swap`` does.
+    """
+    two_pass = options.reference_frame is not None
+    if two_pass and iter(frames) is frames:
+        raise OptionsError(
+            "reference_frame needs two passes over the frames: pass them as a list (or another "
+            "collection), not a one-shot iterator"
+        )
+    target_models = replace(models, analyzer=target_analyzer(models.analyzer, options.gender))
+    selection = _select(models, source, options, fetcher)
+    stats = StageTimes()
+
+    def decode() -> Iterator[Frame]:
+        for i, rgb in enumerate(frames):
+            yield Frame(i, _checked_rgb(rgb, f"frame {i}"), FrameTiming(i, 1, _NO_TIMING))
+
+    batches = _batches(decode, _Run(target_models, options, selection, stats), lambda: None)
+    return _swapped_arrays(batches, _BatchSwapper(models, stats, options.keep))
+
+
+def _swapped_arrays(batches: _Batches, swap: _BatchSwapper) -> Iterator[np.ndarray]:
+    """Swap each batch on one worker thread (in order, as the tone smoothing needs) while the
+    next is analysed here; hand out the frames of the batch before."""
+    previous: np.ndarray | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="frameswap-swap") as pool:
+        try:
+            for future in _one_ahead(pool.submit(swap, batch) for batch in batches):
+                for frame in future.result():
+                    # a repeated frame's output is the previous output object: hand out a copy,
+                    # so a caller that edits one frame in place never edits another
+                    previous = frame.rgb.copy() if frame.rgb is previous else frame.rgb
+                    yield previous
+        finally:
+            batches.close()
+
+
+def _one_ahead(futures: Iterator[Future[list[Frame]]]) -> Iterator[Future[list[Frame]]]:
+    """Each future, handed out once the next one has been started (so work overlaps)."""
+    pending: Future[list[Frame]] | None = None
+    for future in futures:
+        if pending is not None:
+            yield pending
+        pending = future
+    if pending is not None:
+        yield pending
 
 
 class _BatchSwapper:

@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the FastAPI application factory.
+"""``create_app(settings)``: the FastAPI application factory, and the two ASGI guards in front of it
+(API key from the headers first, then the body-size cap).
 
 Everything the app uses is built here from ``settings`` and kept on ``app.state``; nothing is
 global, so tests build as many apps as they like, each with its own (possibly fake) swapper.
@@ -6,21 +7,29 @@ global, so tests build as many apps as they like, each with its own (possibly fa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frameswap import __version__
-from frameswap.media.fetch import UrlFetcher
+from frameswap.atomic import sweep_stale_temp_dirs
+from frameswap.server.auth import API_KEY_HEADER, key_matches
 from frameswap.server.context import ServerContext, Swapper
-from frameswap.server.errors import BodyTooLargeError, error_response, install_error_handlers
+from frameswap.server.errors import AuthError, BodyTooLargeError, error_response, install_error_handlers
+from frameswap.server.fetch import UrlFetcher
 from frameswap.server.jobs import JobManager
 from frameswap.server.routes import router
+from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
+from frameswap.server.store import JobStore, default_server_home
 
 log = logging.getLogger("frameswap.server")
 
@@ -71,6 +80,51 @@ class BodyLimitMiddleware:
             await error_response(too_large)(scope, receive, send)
 
 
+class ApiKeyMiddleware:
+    """Refuse API requests (``/v1/...``, ``/v2/...``) without a valid key with 401 *before* a byte
+    of their body is read.
+
+    Why a middleware and not only the route dependency: FastAPI reads and parses a body before it
+    runs dependencies, so eight key-less 63 MiB bodies cost a gigabyte before being refused. This
+    checks the header alone. (The route dependency still names the caller for job ownership.)
+    """
+
+    def __init__(self, app: ASGIApp, keys: tuple[str, ...]) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.keys or not scope["path"].startswith(("/v1/", "/v2/")):
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope.get("headers", ()) if k == API_KEY_HEADER.encode()), None)
+        if not given:
+            problem = AuthError(f"missing the {API_KEY_HEADER} header")
+        elif not key_matches(given.decode("latin-1"), self.keys):
+            problem = AuthError(f"the {API_KEY_HEADER} header holds no valid key")
+        else:
+            await self.app(scope, receive, send)
+            return
+        response = error_response(problem)
+        response.headers["Connection"] = "close"  # the unread body makes the connection unusable
+        await response(scope, receive, send)
+
+
+SWEEP_EVERY_S = 60.0
+
+
+def build_store(settings: ServerSettings, clock: Callable[[], float] | None = None) -> JobStore:
+    """The durable job store at the configured paths (defaults under ``$FRAMESWAP_HOME/server``)."""
+    home = default_server_home(os.environ)
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    return JobStore(
+        settings.jobs_db or home / "jobs.sqlite3",
+        settings.results_dir or home / "results",
+        settings.store_limits(),
+        **extra,
+    )
+
+
 def _default_swapper(settings: ServerSettings) -> Swapper:
     from frameswap.api import FaceSwapper  # imported here: the server module stays importable without it
 
@@ -84,7 +138,7 @@ def create_app(
     clock: Callable[[], float] | None = None,
 ) -> FastAPI:
     """Build the app. ``swapper`` defaults to a lazily loading ``FaceSwapper`` (models load once,
-    on first use); ``clock`` (monotonic seconds) is for tests of result expiry."""
+    on first use); ``clock`` (epoch seconds) is for tests of result expiry."""
     settings = settings or ServerSettings()
     if settings.exposed_without_key:
         log.warning(
@@ -92,27 +146,38 @@ def create_app(
             "pass --api-key or --api-keys-file",
             settings.host,
         )
-    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     jobs = JobManager(
-        workers=settings.workers,
-        queue_size=settings.queue_size,
-        timeout_s=settings.job_timeout_s,
-        result_ttl_s=settings.result_ttl_s,
-        max_stored_jobs=settings.max_stored_jobs,
-        **extra,
+        workers=settings.workers, queue_size=settings.queue_size, timeout_s=settings.job_timeout_s
     )
+    store = build_store(settings, clock)
     ctx = ServerContext(
         settings=settings,
         swapper=swapper if swapper is not None else _default_swapper(settings),
         jobs=jobs,
         fetcher=UrlFetcher(settings.fetch_policy()),
+        store=store,
     )
+
+    async def sweep_forever() -> None:
+        while True:
+            try:
+                await run_in_threadpool(store.sweep)
+                await run_in_threadpool(sweep_stale_temp_dirs)  # encoders' directories of killed servers
+            except Exception:  # a full or read-only disk must not end the sweeping for good
+                log.exception("sweeping expired jobs failed")
+            await asyncio.sleep(SWEEP_EVERY_S)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(store.open)  # recovers a dead process's jobs, sweeps what it left
+        sweeper = asyncio.create_task(sweep_forever())
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         log.info("frameswap server stopping: letting running swaps finish")
-        jobs.shutdown(wait=True)
+        await run_in_threadpool(jobs.shutdown, wait=True)
+        store.close()
 
     app = FastAPI(
         title="frameswap",
@@ -125,4 +190,24 @@ def create_app(
     install_error_handlers(app)
     app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)  # outermost: before any body is read
+    _document_request_body(app)
     return app
+
+
+def _document_request_body(app: FastAPI) -> None:
+    """Put ``FaceSwapRequest`` in the OpenAPI components (the routes parse it themselves, off the
+    event loop, so FastAPI would not list it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["FaceSwapRequest"] = FaceSwapRequest.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

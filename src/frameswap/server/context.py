@@ -1,4 +1,4 @@
-"""What every route needs, built once per app: settings, the swapper, the job pool, the fetcher."""
+"""What every route needs, built once per app: settings, swapper, job pool, fetcher, job store."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
 from frameswap.faces.select import pair_indexes, parse_indexes
-from frameswap.media.fetch import UrlFetcher
 from frameswap.options import SwapOptions
+from frameswap.server.fetch import UrlFetcher
 from frameswap.server.inputs import decode_image_field
 from frameswap.server.jobs import Job, JobManager, JobOutcome
 from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
+from frameswap.server.store import JobStore
 
 
 class Swapper(Protocol):
@@ -30,6 +34,16 @@ class ServerContext:
     swapper: Swapper
     jobs: JobManager
     fetcher: UrlFetcher
+    store: JobStore
+
+    def parse(self, raw: bytes) -> tuple[FaceSwapRequest, SwapOptions]:
+        """The request body and the options it asks for. Run on a worker thread, never on the event
+        loop: a 64 MiB JSON body or a hostile index list must not freeze ``/health``."""
+        try:
+            request = FaceSwapRequest.model_validate_json(raw or b"{}")
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+        return request, self.options_for(request)
 
     def options_for(self, request: FaceSwapRequest) -> SwapOptions:
         """The swap options a request asks for; invalid values raise ``OptionsError`` (HTTP 400) now,

@@ -61,6 +61,14 @@ class JobNotFoundError(ServerError):
     """No such job, or its result has expired."""
 
 
+class QuotaError(ServerError):
+    """The caller's key (or the whole server) holds as many async jobs or result bytes as allowed."""
+
+
+class ResultStorageFullError(ServerError):
+    """A finished result does not fit in the result storage's byte caps."""
+
+
 @dataclass(frozen=True)
 class ErrorMapping:
     status: int
@@ -77,6 +85,16 @@ ERROR_MAP: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
         ErrorMapping(413, "body_too_large", "Send smaller media, or a URL instead of base64."),
     ),
     (QueueFullError, ErrorMapping(429, "queue_full", "The server is busy; retry after a short wait.")),
+    (
+        QuotaError,
+        ErrorMapping(
+            429, "quota_exceeded", "DELETE finished jobs you no longer need, or wait for them to expire."
+        ),
+    ),
+    (
+        ResultStorageFullError,
+        ErrorMapping(507, "storage_full", "DELETE finished jobs you no longer need, or send smaller media."),
+    ),
     (
         JobTimeoutError,
         ErrorMapping(504, "timeout", "Send a shorter or smaller target, or raise the job timeout."),

@@ -2,7 +2,7 @@
 
 The server never hands a client's string to the library as is: a string the library would take
 for a *file path* must not let a client read files on the server. So here a value is an http(s)
-URL (fetched by the guarded :class:`~frameswap.media.fetch.UrlFetcher`), a data URI, or base64,
+URL (fetched by the guarded :class:`~frameswap.server.fetch.UrlFetcher`), a data URI, or base64,
 and nothing else; what reaches the swapper is always bytes.
 """
 

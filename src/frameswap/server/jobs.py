@@ -1,4 +1,4 @@
-"""A bounded pool of swap workers, off the event loop, and the async (v2) job registry.
+"""A bounded pool of swap workers, off the event loop.
 
 Why this shape: a swap is seconds of CPU/GPU work on shared models. Running it on the event loop
 would freeze ``/health``; running each request in its own thread would pile up memory under load.
@@ -6,9 +6,9 @@ So a fixed number of worker threads take jobs from a queue, and a job is *admitt
 ``running + waiting < workers + queue_size``: past that, :class:`QueueFullError` (HTTP 429) at once.
 
 Each job's processing time is capped: a timer marks it timed out (HTTP 504) and sets its cancel
-event, which the swapper checks between frames. A finished async job keeps its result for
-``result_ttl_s``; after that it is gone (404). Shutdown fails the waiting jobs and lets the
-running ones finish.
+event, which the swapper checks between frames. Shutdown fails the waiting jobs and lets the
+running ones finish. Async (v2) jobs are recorded durably by :mod:`frameswap.server.store`; the
+pool only knows the jobs it is running or about to run (:meth:`JobManager.find`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from frameswap.server.errors import JobNotFoundError, JobTimeoutError, QueueFullError, ShuttingDownError
+from frameswap.server.errors import JobTimeoutError, QueueFullError, ShuttingDownError
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,17 @@ class JobOutcome:
 class Job:
     """One swap request. States: QUEUED → PROCESSING → COMPLETED | FAILED."""
 
-    def __init__(self, work: Callable[[Job], JobOutcome], owner: str, now: float, wall: float) -> None:
-        self.id = secrets.token_urlsafe(18)
+    def __init__(
+        self,
+        work: Callable[[Job], JobOutcome],
+        owner: str,
+        now: float,
+        wall: float,
+        job_id: str | None = None,
+        watch: Callable[[int, int], bool] | None = None,
+    ) -> None:
+        self.id = job_id or secrets.token_urlsafe(18)
+        self.watch = watch  # told of progress; False means "stop" (the job was deleted elsewhere)
         self.owner = owner
         self.work = work
         self.created_at = wall
@@ -56,6 +65,8 @@ class Job:
     def report_progress(self, done: int, total: int) -> None:
         """Progress callback handed to the swapper (frames done, frames in all)."""
         self.done, self.total = int(done), int(total)
+        if self.watch is not None and not self.watch(self.done, self.total):
+            self.cancel.set()
 
     def _start(self, wall: float) -> bool:
         with self._lock:
@@ -107,16 +118,12 @@ class JobManager:
         workers: int,
         queue_size: int,
         timeout_s: float,
-        result_ttl_s: float,
-        max_stored_jobs: int = 256,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.workers = workers
         self.queue_size = queue_size
         self.timeout_s = timeout_s
-        self.result_ttl_s = result_ttl_s
-        self.max_stored_jobs = max_stored_jobs
         self._clock = clock
         self._wall = wall
         self._queue: queue.Queue[Job | None] = queue.Queue()
@@ -125,7 +132,7 @@ class JobManager:
         self._admitted = 0
         self._running = 0
         self._closing = False
-        self._stored: dict[str, Job] = {}
+        self._active: dict[str, Job] = {}  # admitted and not yet finished
 
     # -- submitting ------------------------------------------------------------------------------
 
@@ -133,8 +140,16 @@ class JobManager:
     def capacity(self) -> int:
         return self.workers + self.queue_size
 
-    def submit(self, work: Callable[[Job], JobOutcome], *, owner: str = "", store: bool = False) -> Job:
-        """Admit a job or raise :class:`QueueFullError` at once; ``store`` keeps it for polling (v2)."""
+    def submit(
+        self,
+        work: Callable[[Job], JobOutcome],
+        *,
+        owner: str = "",
+        job_id: str | None = None,
+        watch: Callable[[int, int], bool] | None = None,
+    ) -> Job:
+        """Admit a job or raise :class:`QueueFullError` at once. ``job_id`` names it (a stored v2
+        job's id, so :meth:`find` can reach it); ``watch`` sees its progress (see :class:`Job`)."""
         with self._lock:
             if self._closing:
                 raise ShuttingDownError("the server is shutting down and takes no new work")
@@ -142,35 +157,26 @@ class JobManager:
                 raise QueueFullError(
                     f"all {self.workers} workers are busy and {self.queue_size} requests are waiting"
                 )
-            if store:
-                self._purge_expired_locked()
-                if len(self._stored) >= self.max_stored_jobs:
-                    raise QueueFullError(
-                        f"{self.max_stored_jobs} async jobs are stored; fetch or wait for some"
-                    )
-            job = Job(work, owner, self._clock(), self._wall())
-            if store:
-                self._stored[job.id] = job
+            job = Job(work, owner, self._clock(), self._wall(), job_id=job_id, watch=watch)
+            self._active[job.id] = job
+            job.future.add_done_callback(self._forgetter(job.id))
             self._admitted += 1
             self._start_workers_locked()
             # queued under the lock, so a concurrent shutdown cannot post its stop markers first
             self._queue.put(job)
         return job
 
-    def get(self, job_id: str, owner: str = "") -> Job:
-        """A stored job by id, for its owner only; expired or unknown: :class:`JobNotFoundError`."""
+    def find(self, job_id: str) -> Job | None:
+        """The job of that id while this pool has it (waiting or running), else None."""
         with self._lock:
-            self._purge_expired_locked()
-            job = self._stored.get(job_id)
-        if job is None or not secrets.compare_digest(job.owner, owner):
-            raise JobNotFoundError(f"no job {job_id[:40]!r}: it never existed or its result expired")
-        return job
+            return self._active.get(job_id)
 
-    def expires_at(self, job: Job) -> float | None:
-        """Epoch time after which the job's result is gone, once it has finished."""
-        if job.finished_at is None:
-            return None
-        return job.finished_at + self.result_ttl_s
+    def _forgetter(self, job_id: str) -> Callable[[concurrent.futures.Future[JobOutcome]], None]:
+        def forget(_: concurrent.futures.Future[JobOutcome]) -> None:
+            with self._lock:
+                self._active.pop(job_id, None)
+
+        return forget
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -179,18 +185,7 @@ class JobManager:
                 "running": self._running,
                 "waiting": self._admitted - self._running,
                 "capacity": self.capacity,
-                "stored_jobs": len(self._stored),
             }
-
-    def _purge_expired_locked(self) -> None:
-        now = self._clock()
-        expired = [
-            job_id
-            for job_id, job in self._stored.items()
-            if job.finished_clock is not None and now - job.finished_clock >= self.result_ttl_s
-        ]
-        for job_id in expired:
-            del self._stored[job_id]
 
     # -- working ---------------------------------------------------------------------------------
 

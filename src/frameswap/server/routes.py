@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from frameswap import __version__
 from frameswap.errors import CancelledError
+from frameswap.options import SwapOptions
 from frameswap.server.auth import require_api_key
 from frameswap.server.context import ServerContext
-from frameswap.server.errors import error_payload, error_response
+from frameswap.server.errors import JobNotFoundError, error_payload, error_response
 from frameswap.server.jobs import Job, JobOutcome
 from frameswap.server.schemas import (
     ErrorBody,
     FaceSwapRequest,
     ImageResponse,
     JobAccepted,
+    JobDeleted,
     JobError,
     JobProgress,
     JobState,
 )
 
 router = APIRouter()
+log = logging.getLogger("frameswap.server")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
@@ -34,10 +41,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Bad base64, unreadable media, no face, bad index, unknown face_restore, refused URL.",
         401: "Missing or invalid x-api-key.",
         413: "Body or media over this server's limits.",
-        429: "The job queue is full; retry shortly.",
+        404: "No such job (never existed, deleted, expired, or another key's).",
+        429: "The job queue is full, or the key's (or server's) async job quota is used up.",
         500: "Internal error (no details leak).",
         503: "A model is not installed, or the server is shutting down.",
         504: "The swap ran past the job timeout.",
+        507: "The result does not fit in the server's result storage.",
     }.items()
 }
 
@@ -65,6 +74,15 @@ def context(request: Request) -> ServerContext:
 Ctx = Annotated[ServerContext, Depends(context)]
 Owner = Annotated[str, Depends(require_api_key)]
 
+# The body is parsed on a worker thread (ServerContext.parse), so FastAPI does not see a body
+# parameter; the OpenAPI docs still describe it.
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaceSwapRequest"}}},
+    }
+}
+
 
 def _image_body(outcome: JobOutcome) -> ImageResponse:
     return ImageResponse(
@@ -75,25 +93,115 @@ def _image_body(outcome: JobOutcome) -> ImageResponse:
     )
 
 
+async def _parsed(request: Request, ctx: ServerContext) -> tuple[FaceSwapRequest, SwapOptions]:
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # hung up mid-body: nobody to answer, nothing to do
+        raise CancelledError("the client disconnected while sending its request") from None
+    return await run_in_threadpool(ctx.parse, raw)
+
+
+async def _client_gone(request: Request) -> None:
+    """Return when the client hangs up. The body has been read, so the next ASGI message the server
+    can send is ``http.disconnect``; uvicorn does not cancel a handler on its own when that comes."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _outcome_unless_disconnected(request: Request, ctx: ServerContext, job: Job) -> JobOutcome:
+    """The job's outcome; if the client hangs up first, the job is cancelled (a waiting job is
+    skipped, a running one stops at its next frame) and the worker freed."""
+    result: asyncio.Future[Any] = asyncio.ensure_future(asyncio.wrap_future(job.future))
+    gone: asyncio.Future[Any] = asyncio.ensure_future(_client_gone(request))
+    try:
+        await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the server cancelled the handler: stop the swap as well
+        ctx.jobs.cancel(job, CancelledError("the request was cancelled"))
+        raise
+    finally:
+        gone.cancel()
+    if not result.done():
+        ctx.jobs.cancel(job, CancelledError("the client disconnected"))
+        result.cancel()
+        raise CancelledError("the client disconnected")
+    return result.result()
+
+
 @router.post(
-    "/v1/models/faceswap-v2", responses=_V1_RESPONSES, tags=["faceswap"], summary="Swap faces (sync)"
+    "/v1/models/faceswap-v2",
+    responses=_V1_RESPONSES,
+    tags=["faceswap"],
+    summary="Swap faces (sync)",
+    openapi_extra=_BODY_DOC,
 )
 @router.post("/v1/faceswap-v2", responses=_V1_RESPONSES, tags=["faceswap"], include_in_schema=False)
-async def faceswap_v1(body: FaceSwapRequest, ctx: Ctx, owner: Owner) -> Response:
+async def faceswap_v1(request: Request, ctx: Ctx, owner: Owner) -> Response:
     """Swap `source_img`'s face into `target_img` and answer with the result, as the hosted API does."""
-    options = ctx.options_for(body)
+    body, options = await _parsed(request, ctx)
     job = ctx.jobs.submit(ctx.work_for(body, options), owner=owner)
     try:
-        outcome = await asyncio.shield(asyncio.wrap_future(job.future))
-    except asyncio.CancelledError:  # the client went away: stop the swap, free the worker
-        ctx.jobs.cancel(job, CancelledError("the client disconnected"))
-        raise
+        outcome = await _outcome_unless_disconnected(request, ctx, job)
     except Exception as exc:
         return error_response(exc)
     headers = {"X-Frame-Count": str(outcome.frame_count)}
     if body.base64:
         return JSONResponse(_image_body(outcome).model_dump(), headers=headers)
     return Response(content=outcome.data, media_type=outcome.content_type, headers=headers)
+
+
+def _persist(ctx: ServerContext, job_id: str) -> Callable[[concurrent.futures.Future[JobOutcome]], None]:
+    """What a finished v2 job leaves in the store: its result file, or its error."""
+
+    def done(future: concurrent.futures.Future[JobOutcome]) -> None:
+        try:
+            if future.cancelled():
+                raise CancelledError("the job was cancelled")
+            error = future.exception()
+            if error is None:
+                outcome = future.result()
+                ctx.store.complete(
+                    job_id,
+                    outcome.data,
+                    content_type=outcome.content_type,
+                    format=outcome.format,
+                    frame_count=outcome.frame_count,
+                )
+                return
+            raise error
+        except BaseException as exc:  # the job's own error, or one storing its result
+            status, payload = error_payload(exc)
+            try:
+                ctx.store.fail(job_id, status, payload)
+            except Exception:  # the store itself failing must not kill the worker thread
+                log.exception("cannot record the end of job %s", job_id)
+
+    return done
+
+
+def _submit_stored(ctx: ServerContext, body: FaceSwapRequest, options: SwapOptions, owner: str) -> str:
+    """Record the job, then queue it (a worker thread: the store writes to disk)."""
+    job_id = ctx.store.create(owner)
+    work = ctx.work_for(body, options)
+
+    def stored_work(job: Job) -> JobOutcome:
+        if not ctx.store.started(job_id):
+            raise CancelledError("the job was deleted before it started")
+        return work(job)
+
+    try:
+        job = ctx.jobs.submit(
+            stored_work,
+            owner=owner,
+            job_id=job_id,
+            watch=lambda done, total: ctx.store.progress(job_id, done, total),
+        )
+    except BaseException:
+        ctx.store.delete(job_id, owner)
+        raise
+    job.future.add_done_callback(_persist(ctx, job_id))
+    return job_id
 
 
 @router.post(
@@ -103,68 +211,119 @@ async def faceswap_v1(body: FaceSwapRequest, ctx: Ctx, owner: Owner) -> Response
     responses=_ERRORS,
     tags=["faceswap"],
     summary="Swap faces (async job)",
+    openapi_extra=_BODY_DOC,
 )
 @router.post("/v2/faceswap-v2", status_code=202, response_model=JobAccepted, include_in_schema=False)
-async def faceswap_v2_submit(body: FaceSwapRequest, ctx: Ctx, owner: Owner) -> JobAccepted:
-    """Queue the swap and answer at once with its id; poll `GET /v2/jobs/{request_id}`."""
-    options = ctx.options_for(body)
-    job = ctx.jobs.submit(ctx.work_for(body, options), owner=owner, store=True)
-    return JobAccepted(request_id=job.id, status="QUEUED", poll_url=f"/v2/jobs/{job.id}")
+async def faceswap_v2_submit(request: Request, ctx: Ctx, owner: Owner) -> JobAccepted:
+    """Queue the swap and answer at once with its id; poll `GET /v2/jobs/{request_id}`.
+    The job and its result are kept on disk: they survive a restart until they expire."""
+    body, options = await _parsed(request, ctx)
+    job_id = await run_in_threadpool(_submit_stored, ctx, body, options, owner)
+    return JobAccepted(request_id=job_id, status="QUEUED", poll_url=f"/v2/jobs/{job_id}")
 
 
-def _state(ctx: ServerContext, job: Job) -> JobState:
-    total = job.total
-    progress = JobProgress(done=job.done, total=total, fraction=(job.done / total) if total else 0.0)
+def _state(ctx: ServerContext, job_id: str, owner: str) -> JobState:
+    """A job's state from the store (a worker thread: it reads the disk)."""
+    record = ctx.store.get(job_id, owner)
+    done, total = record.done, record.total
+    live = ctx.jobs.find(job_id)
+    if live is not None and record.status in ("QUEUED", "PROCESSING"):
+        done, total = live.done, live.total  # fresher than the store's twice-a-second copy
+    progress = JobProgress(done=done, total=total, fraction=(done / total) if total else 0.0)
     state = JobState(
-        request_id=job.id,
-        status=job.status,  # type: ignore[arg-type]
+        request_id=record.id,
+        status=record.status,  # type: ignore[arg-type]
         progress=progress,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        expires_at=ctx.jobs.expires_at(job),
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        expires_at=ctx.store.expires_at(record),
     )
-    if (outcome := job.outcome()) is not None:
-        state.output = _image_body(outcome)
-        state.result_url = f"/v2/jobs/{job.id}/result"
-    elif (error := job.error()) is not None:
-        status, payload = error_payload(error)
-        state.error = JobError(status_code=status, **payload)
+    if record.status == "COMPLETED":
+        try:
+            data = ctx.store.result_path(record).read_bytes()
+        except FileNotFoundError:  # deleted a moment ago
+            raise JobNotFoundError(f"job {job_id[:40]!r} was deleted") from None
+        state.output = ImageResponse(
+            image=base64.b64encode(data).decode("ascii"),
+            content_type=record.content_type or "application/octet-stream",
+            format=record.format or "",
+            frame_count=record.frame_count or 0,
+        )
+        state.result_url = f"/v2/jobs/{record.id}/result"
+    elif record.error is not None:
+        state.error = JobError(**record.error)  # type: ignore[arg-type]
     return state
 
 
 @router.get("/v2/jobs/{job_id}", response_model=JobState, responses=_ERRORS, tags=["faceswap"])
 async def job_status(job_id: str, ctx: Ctx, owner: Owner) -> JobState:
     """Status and progress of a job; once COMPLETED, `output` holds the result as base64."""
-    return _state(ctx, ctx.jobs.get(job_id, owner))
+    return await run_in_threadpool(_state, ctx, job_id, owner)
 
 
 @router.get("/v2/jobs/{job_id}/result", responses=_V1_RESPONSES, tags=["faceswap"])
 async def job_result(job_id: str, ctx: Ctx, owner: Owner) -> Response:
     """The raw result file of a COMPLETED job (404 before that, or after it expires)."""
-    job = ctx.jobs.get(job_id, owner)
-    outcome = job.outcome()
-    if outcome is None:
-        error = job.error()
-        if error is not None:
-            return error_response(error)
+    record = await run_in_threadpool(ctx.store.get, job_id, owner)
+    if record.status == "FAILED" and record.error is not None:
+        status = int(record.error.get("status_code", 500))  # type: ignore[call-overload]
+        return JSONResponse({k: v for k, v in record.error.items() if k != "status_code"}, status_code=status)
+    if record.status != "COMPLETED":
         return JSONResponse(
-            {"error": f"job is {job.status}", "code": "not_ready", "hint": "Poll the job until COMPLETED."},
+            {
+                "error": f"job is {record.status}",
+                "code": "not_ready",
+                "hint": "Poll the job until COMPLETED.",
+            },
             status_code=409,
         )
-    return Response(content=outcome.data, media_type=outcome.content_type)
+    path = ctx.store.result_path(record)
+    try:
+        handle = await run_in_threadpool(path.open, "rb")  # open now: a DELETE later cannot cut it short
+    except FileNotFoundError:
+        raise JobNotFoundError(f"job {job_id[:40]!r} was deleted") from None
+    return StreamingResponse(
+        _file_chunks(handle),
+        media_type=record.content_type or "application/octet-stream",
+        headers={"Content-Length": str(record.result_bytes)},
+    )
+
+
+async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await run_in_threadpool(handle.read, 1 << 20):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _delete(ctx: ServerContext, job_id: str, owner: str) -> JobDeleted:
+    record = ctx.store.delete(job_id, owner)
+    live = ctx.jobs.find(job_id)
+    if live is not None:
+        ctx.jobs.cancel(live, CancelledError("the job was deleted by its owner"))
+    return JobDeleted(request_id=record.id, status="DELETED", was=record.status)  # type: ignore[arg-type]
+
+
+@router.delete("/v2/jobs/{job_id}", response_model=JobDeleted, responses=_ERRORS, tags=["faceswap"])
+async def job_delete(job_id: str, ctx: Ctx, owner: Owner) -> JobDeleted:
+    """Cancel a queued or running job, or delete a finished one and its result file. Afterwards
+    the job is gone (404); a running job stops at its next frame and frees its worker."""
+    return await run_in_threadpool(_delete, ctx, job_id, owner)
 
 
 @router.get("/health", tags=["service"])
 async def health(ctx: Ctx) -> dict[str, Any]:
     """Liveness: answers while swaps run (they run on worker threads, not the event loop)."""
-    return {"status": "ok", "jobs": ctx.jobs.stats()}
+    return {"status": "ok", "jobs": ctx.jobs.stats()}  # memory only: health never waits on the disk
 
 
 @router.get("/v1/info", tags=["service"], responses=_ERRORS)
 async def info(ctx: Ctx, _: Owner) -> dict[str, Any]:
     """The engine and models this server runs, and its limits."""
     described = await run_in_threadpool(ctx.swapper.describe)
+    stored = await run_in_threadpool(ctx.store.counts)
     s = ctx.settings
     return {
         "version": __version__,
@@ -180,6 +339,12 @@ async def info(ctx: Ctx, _: Owner) -> dict[str, Any]:
             "max_frames": s.max_frames,
             "job_timeout_s": s.job_timeout_s,
             "result_ttl_s": s.result_ttl_s,
+            "max_pixel_frames": s.max_pixel_frames,
+            "max_stored_jobs": s.max_stored_jobs,
+            "max_jobs_per_key": s.max_jobs_per_key,
+            "max_result_bytes": s.max_result_bytes,
+            "max_result_bytes_per_key": s.max_result_bytes_per_key,
         },
         "allow_loopback_urls": s.allow_loopback_urls,
+        "async_jobs": stored,  # every key's: stored_jobs, stored_result_bytes
     }

@@ -141,6 +141,14 @@ class JobState(BaseModel):
     error: JobError | None = None
 
 
+class JobDeleted(BaseModel):
+    """Answer to ``DELETE /v2/jobs/{id}``: the job is gone; ``was`` is the status it had."""
+
+    request_id: str
+    status: Literal["DELETED"] = "DELETED"
+    was: JobStatus
+
+
 class ErrorBody(BaseModel):
     """Every error answer: what went wrong, a stable code, and what to change."""
 

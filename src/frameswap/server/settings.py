@@ -1,21 +1,32 @@
-"""Server configuration: one frozen record, built from the environment or the command line.
+"""Server configuration: one frozen, validated record, from ``FRAMESWAP_*`` variables or arguments.
 
-Only the server (and the CLI) read environment variables; everything below them gets this
-record passed in. Variables are prefixed ``FRAMESWAP_``; see :meth:`ServerSettings.from_env`.
+Why pydantic-settings: it is the library made for this (environment variables with a prefix,
+types, bounds and defaults declared once on the fields, the way FastAPI projects do it), so the
+variable names, their parsing and their checks cannot drift apart. ``ServerSettings()`` reads the
+process environment; keyword arguments win over it (the CLI passes its flags that way through
+:meth:`ServerSettings.with_changes`). Only the server and the CLI build this record; everything
+below them gets it passed in.
+
+Every field ``name`` is read from ``FRAMESWAP_<NAME>``: FRAMESWAP_API_KEYS is comma-separated,
+FRAMESWAP_API_KEYS_FILE names a file of keys (one a line), booleans take 1/true/yes/on.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from frameswap.errors import OptionsError
-from frameswap.media.fetch import UrlFetchPolicy
 from frameswap.options import MediaLimits, canonical_restorer
+from frameswap.server.fetch import UrlFetchPolicy
+from frameswap.server.store import StoreLimits
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
 
 
 def read_keys_file(path: str | Path) -> tuple[str, ...]:
@@ -42,50 +53,84 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class ServerSettings:
+def _options_error(exc: ValidationError) -> OptionsError:
+    parts = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        parts.append(f"{name}: {err.get('msg', 'invalid')}")
+    return OptionsError("invalid server settings: " + "; ".join(parts))
+
+
+class ServerSettings(BaseSettings):
     """Everything the server needs to know; defaults are safe (loopback, bounded, no URL to loopback)."""
 
+    model_config = SettingsConfigDict(env_prefix="FRAMESWAP_", frozen=True, extra="forbid")
+
     host: str = "127.0.0.1"
-    port: int = 8000
-    api_keys: tuple[str, ...] = ()
+    port: int = Field(8000, ge=0, le=65535)
+    api_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    api_keys_file: Path | None = None  # its keys are added to api_keys
     models_dir: Path | None = None
     engine: str = "auto"
-    workers: int = 1  # swap worker threads (models are shared; more threads help on a GPU / many cores)
-    queue_size: int = 8  # requests allowed to wait for a worker; one more answers 429 at once
-    max_body_bytes: int = 64 * MiB  # the JSON request body (base64 inflates media by 4/3)
-    max_media_bytes: int = 48 * MiB  # one decoded input (after base64 or download)
-    max_pixels_per_frame: int = 4096 * 4096
-    max_frames: int = 3000
-    job_timeout_s: float = 300.0  # processing time of one swap; past it: 504
-    result_ttl_s: float = 3600.0  # how long an async (v2) result can be fetched
-    max_stored_jobs: int = 256  # async jobs kept at once (queued, running or finished)
+    workers: int = Field(1, ge=1)  # swap worker threads (models are shared)
+    queue_size: int = Field(8, ge=1)  # requests allowed to wait for a worker; one more answers 429
+    max_body_bytes: int = Field(64 * MiB, ge=1)  # the JSON request body (base64 inflates media by 4/3)
+    max_media_bytes: int = Field(48 * MiB, ge=1)  # one decoded input (after base64 or download)
+    max_pixels_per_frame: int = Field(4096 * 4096, ge=1)
+    max_frames: int = Field(3000, ge=1)
+    # canvas pixels x frames of one input, from its header: the decoding work, which a tiny file with
+    # a huge canvas and thousands of 1x1 frames would otherwise make enormous (1080p x 2000 frames)
+    max_pixel_frames: int = Field(1920 * 1080 * 2000, ge=1)
+    job_timeout_s: float = Field(300.0, gt=0)  # processing time of one swap; past it: 504
+    result_ttl_s: float = Field(3600.0, gt=0)  # how long an async (v2) result can be fetched
+    # the durable job store (see server/store.py); None: under $FRAMESWAP_HOME/server (~/.frameswap)
+    jobs_db: Path | None = None
+    results_dir: Path | None = None
+    max_stored_jobs: int = Field(256, ge=1)  # async jobs kept at once, every key together
+    max_jobs_per_key: int = Field(32, ge=1)  # async jobs one key may hold (queued, running or finished)
+    max_result_bytes: int = Field(4 * GiB, ge=1)  # result files kept at once, every key together
+    max_result_bytes_per_key: int = Field(1 * GiB, ge=1)
     allow_loopback_urls: bool = False
-    fetch_timeout_s: float = 20.0
-    max_redirects: int = 3
+    fetch_timeout_s: float = Field(20.0, gt=0)  # one deadline for a whole URL fetch (every hop)
+    max_redirects: int = Field(3, ge=0)
     default_face_restore: str = "codeformer-v0.1.0.pth"  # as hosted; used when a request omits it
     log_level: str = "info"
 
-    def __post_init__(self) -> None:
-        for name in (
-            "workers",
-            "queue_size",
-            "max_body_bytes",
-            "max_media_bytes",
-            "max_pixels_per_frame",
-            "max_frames",
-            "max_stored_jobs",
-        ):
-            if getattr(self, name) < 1:
-                raise OptionsError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("job_timeout_s", "result_ttl_s", "fetch_timeout_s"):
-            if getattr(self, name) <= 0:
-                raise OptionsError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 <= self.port <= 65535:
-            raise OptionsError(f"port must be in 0..65535, got {self.port}")
-        if any(not key for key in self.api_keys):
-            raise OptionsError("an API key must not be empty")
-        canonical_restorer(self.default_face_restore)
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _options_error(exc) from None
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _no_empty_key(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not key for key in value):
+            raise ValueError("an API key must not be empty")
+        return value
+
+    @field_validator("default_face_restore")
+    @classmethod
+    def _known_restorer(cls, value: str) -> str:
+        try:
+            canonical_restorer(value)
+        except OptionsError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _keys_from_file(self) -> ServerSettings:
+        if self.api_keys_file is not None:
+            merged = tuple(dict.fromkeys(self.api_keys + read_keys_file(self.api_keys_file)))
+            object.__setattr__(self, "api_keys", merged)  # frozen: set once, while validating
+        return self
 
     @property
     def auth_enabled(self) -> bool:
@@ -101,6 +146,16 @@ class ServerSettings:
             max_pixels_per_frame=self.max_pixels_per_frame,
             max_frames=self.max_frames,
             max_input_bytes=self.max_media_bytes,
+            max_pixel_frames=self.max_pixel_frames,
+        )
+
+    def store_limits(self) -> StoreLimits:
+        return StoreLimits(
+            result_ttl_s=self.result_ttl_s,
+            max_jobs=self.max_stored_jobs,
+            max_jobs_per_key=self.max_jobs_per_key,
+            max_result_bytes=self.max_result_bytes,
+            max_result_bytes_per_key=self.max_result_bytes_per_key,
         )
 
     def fetch_policy(self) -> UrlFetchPolicy:
@@ -112,57 +167,11 @@ class ServerSettings:
         )
 
     def with_changes(self, **changes: object) -> ServerSettings:
-        """A copy with some fields changed (``None`` values are ignored, as for unset CLI flags)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ServerSettings:
-        """Settings from ``FRAMESWAP_*`` variables; unset ones keep their defaults.
-
-        FRAMESWAP_HOST, _PORT, _API_KEYS (comma-separated), _API_KEYS_FILE, _MODELS_DIR, _ENGINE,
-        _WORKERS, _QUEUE_SIZE, _MAX_BODY_BYTES, _MAX_MEDIA_BYTES, _MAX_PIXELS_PER_FRAME, _MAX_FRAMES,
-        _JOB_TIMEOUT_S, _RESULT_TTL_S, _MAX_STORED_JOBS, _ALLOW_LOOPBACK_URLS (1/true/yes),
-        _FETCH_TIMEOUT_S, _MAX_REDIRECTS, _DEFAULT_FACE_RESTORE, _LOG_LEVEL.
-        """
-
-        def get(name: str) -> str | None:
-            value = environ.get(f"FRAMESWAP_{name}")
-            return value.strip() if value is not None and value.strip() != "" else None
-
-        def number(name: str, kind: type) -> object:
-            raw = get(name)
-            if raw is None:
-                return None
-            try:
-                return kind(raw)
-            except ValueError:
-                raise OptionsError(f"FRAMESWAP_{name} must be a number, got {raw!r}") from None
-
-        keys: tuple[str, ...] = ()
-        if (raw_keys := get("API_KEYS")) is not None:
-            keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
-        if (keys_file := get("API_KEYS_FILE")) is not None:
-            keys += read_keys_file(keys_file)
-        loopback = get("ALLOW_LOOPBACK_URLS")
-        models_dir = get("MODELS_DIR")
-        return cls().with_changes(
-            host=get("HOST"),
-            port=number("PORT", int),
-            api_keys=keys or None,
-            models_dir=Path(models_dir).expanduser() if models_dir else None,
-            engine=get("ENGINE"),
-            workers=number("WORKERS", int),
-            queue_size=number("QUEUE_SIZE", int),
-            max_body_bytes=number("MAX_BODY_BYTES", int),
-            max_media_bytes=number("MAX_MEDIA_BYTES", int),
-            max_pixels_per_frame=number("MAX_PIXELS_PER_FRAME", int),
-            max_frames=number("MAX_FRAMES", int),
-            job_timeout_s=number("JOB_TIMEOUT_S", float),
-            result_ttl_s=number("RESULT_TTL_S", float),
-            max_stored_jobs=number("MAX_STORED_JOBS", int),
-            allow_loopback_urls=None if loopback is None else loopback.lower() in ("1", "true", "yes", "on"),
-            fetch_timeout_s=number("FETCH_TIMEOUT_S", float),
-            max_redirects=number("MAX_REDIRECTS", int),
-            default_face_restore=get("DEFAULT_FACE_RESTORE"),
-            log_level=get("LOG_LEVEL"),
-        )
+        """A validated copy with some fields changed (``None`` values are ignored, as for unset
+        CLI flags); the environment is not read again."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as exc:
+            raise _options_error(exc) from None

@@ -18,7 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from frameswap.atomic import atomic_output
-from frameswap.faces.align import arcface_template
+from frameswap.faces.geometry import arcface_template
 from frameswap.faces.types import Face
 
 OPSET = 13

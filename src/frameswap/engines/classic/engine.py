@@ -57,8 +57,7 @@ from frameswap.engines.classic.regions import (
     region_polygon,
 )
 from frameswap.errors import NoFaceError, OptionsError
-from frameswap.faces.align import keypoints_degenerate
-from frameswap.faces.dlib_backend import keypoints_from_68
+from frameswap.faces.geometry import keypoints_degenerate, keypoints_from_68
 from frameswap.faces.types import Face
 
 INNER = np.arange(27, 68)  # nose, eyes, mouth: the points that carry the source's proportions

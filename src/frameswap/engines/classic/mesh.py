@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from frameswap.faces.align import estimate_similarity
+from frameswap.faces.geometry import estimate_similarity
 
 BROWS = np.arange(17, 27)
 # Points that define the pose of a face without depending much on expression or on the jaw:
@@ -31,12 +31,6 @@ def extend_68(points: np.ndarray) -> np.ndarray:
     up = eyes_mid - pts[8]  # chin to eyes: "up" in the face's own frame, scaled by face size
     forehead = pts[BROWS] + FOREHEAD_RAISE * up
     return np.vstack([pts, forehead])
-
-
-def outline_polygon(points_ext: np.ndarray) -> np.ndarray:
-    """The convex hull of an extended landmark set, as an int32 polygon for ``cv2.fillPoly``."""
-    hull = cv2.convexHull(np.round(points_ext).astype(np.float32))
-    return np.round(hull.reshape(-1, 2)).astype(np.int32)
 
 
 def align_shape(source: np.ndarray, target: np.ndarray, idx: np.ndarray = POSE_POINTS) -> np.ndarray:

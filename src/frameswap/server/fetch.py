@@ -7,14 +7,23 @@ must be public, and the TCP connection is then made to that very address (pinned
 original name still goes in the ``Host`` header and the TLS SNI/certificate check. A DNS server
 that answers "public" to the check and "private" to the connect (DNS rebinding) gets nowhere,
 because there is no second lookup. Redirects are followed by hand, each hop checked again.
+
+Why one watchdog for the whole fetch: socket timeouts bound each *operation*, not the fetch. A
+server that sends one byte every few seconds (headers or body) satisfies every per-read timeout
+while the fetch runs forever and pins a worker. So each fetch arms a :class:`FetchDeadline`: at
+``timeout_s`` after the first hop it shuts the current socket down, which wakes whatever read,
+TLS handshake or header parse is blocked on it, and the fetch fails with a timeout. Name
+resolution is the one step it cannot interrupt (the system resolver has its own timeouts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,12 +110,67 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def open_pinned_socket(ip: str, port: int, timeout: float) -> socket.socket:
+class FetchDeadline:
+    """One deadline over a whole fetch (every hop: connect, TLS, headers, body).
+
+    A timer shuts down the socket in use when the deadline passes; a blocked read then returns at
+    once. It keeps a duplicate of the socket's descriptor (``shutdown`` acts on the connection, not
+    the descriptor), so it works whatever wraps the socket later (TLS takes the original over).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends_at = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return self.ends_at - time.monotonic()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Make ``sock`` the connection to cut when the deadline passes."""
+        with self._lock:
+            self._release_locked()
+            self._sock = sock.dup()
+            if self.expired:
+                self._cut_locked()
+
+    def _cut_locked(self) -> None:
+        if self._sock is not None:
+            # not connected yet, or already closed: the per-call timeout ends it
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def _release_locked(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._cut_locked()
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._release_locked()
+
+
+def open_pinned_socket(
+    ip: str, port: int, timeout: float, deadline: FetchDeadline | None = None
+) -> socket.socket:
     """A TCP connection to exactly ``ip`` (a literal): no name lookup can happen on the way,
     unlike ``socket.create_connection``, which resolves its host argument again."""
     family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        if deadline is not None:
+            deadline.watch(sock)
         sock.settimeout(timeout)
         sock.connect((ip, port))
     except BaseException:
@@ -118,24 +182,38 @@ def open_pinned_socket(ip: str, port: int, timeout: float) -> socket.socket:
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to a fixed, pre-checked IP; ``host`` stays the name for the Host header."""
 
-    def __init__(self, host: str, port: int, pinned_ip: str, timeout: float) -> None:
+    def __init__(
+        self, host: str, port: int, pinned_ip: str, timeout: float, deadline: FetchDeadline | None = None
+    ) -> None:
         super().__init__(host, port, timeout=timeout)
         self._pinned_ip = pinned_ip
+        self._timeout_s = timeout
+        self._deadline = deadline
 
     def connect(self) -> None:
-        self.sock = open_pinned_socket(self._pinned_ip, self.port, self.timeout)
+        self.sock = open_pinned_socket(self._pinned_ip, self.port, self._timeout_s, self._deadline)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """As above for TLS: connect to the pinned IP, but SNI and certificate check use the name."""
 
-    def __init__(self, host: str, port: int, pinned_ip: str, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        pinned_ip: str,
+        timeout: float,
+        context: ssl.SSLContext,
+        deadline: FetchDeadline | None = None,
+    ) -> None:
         super().__init__(host, port, timeout=timeout, context=context)
         self._pinned_ip = pinned_ip
+        self._timeout_s = timeout
         self._tls_context = context
+        self._deadline = deadline
 
     def connect(self) -> None:
-        raw = open_pinned_socket(self._pinned_ip, self.port, self.timeout)
+        raw = open_pinned_socket(self._pinned_ip, self.port, self._timeout_s, self._deadline)
         try:
             self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
         except BaseException:
@@ -161,16 +239,21 @@ class UrlFetcher:
         self._ssl_context = ssl_context
 
     def __call__(self, url: str) -> bytes:
-        deadline = time.monotonic() + self.policy.timeout_s
-        current = url
-        for _hop in range(self.policy.max_redirects + 1):
-            status, location, body = self._fetch_once(current, deadline, original=url)
-            if status in _REDIRECT_STATUSES:
-                if not location:
-                    raise SourceError(f"{_short(current)} answered HTTP {status} without a Location header")
-                current = urljoin(current, location)
-                continue
-            return body
+        deadline = FetchDeadline(self.policy.timeout_s)
+        try:
+            current = url
+            for _hop in range(self.policy.max_redirects + 1):
+                status, location, body = self._fetch_once(current, deadline, original=url)
+                if status in _REDIRECT_STATUSES:
+                    if not location:
+                        raise SourceError(
+                            f"{_short(current)} answered HTTP {status} without a Location header"
+                        )
+                    current = urljoin(current, location)
+                    continue
+                return body
+        finally:
+            deadline.close()
         raise URLRefusedError(
             f"{_short(url)} redirected more than {self.policy.max_redirects} times; refusing to follow"
         )
@@ -216,23 +299,28 @@ class UrlFetcher:
         return scheme, host, port, addresses[0]
 
     def _connection(
-        self, scheme: str, host: str, port: int, ip: str, timeout: float
+        self, scheme: str, host: str, port: int, ip: str, timeout: float, deadline: FetchDeadline
     ) -> http.client.HTTPConnection:
         if scheme == "https":
             context = self._ssl_context or ssl.create_default_context()
-            return _PinnedHTTPSConnection(host, port, ip, timeout, context)
-        return _PinnedHTTPConnection(host, port, ip, timeout)
+            return _PinnedHTTPSConnection(host, port, ip, timeout, context, deadline)
+        return _PinnedHTTPConnection(host, port, ip, timeout, deadline)
 
-    def _fetch_once(self, url: str, deadline: float, *, original: str) -> tuple[int, str | None, bytes]:
+    def _too_slow(self, original: str) -> SourceError:
+        return SourceError(f"fetching {_short(original)} took longer than {self.policy.timeout_s:g} s")
+
+    def _fetch_once(
+        self, url: str, deadline: FetchDeadline, *, original: str
+    ) -> tuple[int, str | None, bytes]:
         scheme, host, port, ip = self.check_url(url)
         parts = urlsplit(url)
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise SourceError(f"fetching {_short(original)} took longer than {self.policy.timeout_s:g} s")
-        conn = self._connection(scheme, host, port, ip, remaining)
+        remaining = deadline.remaining()
+        if remaining <= 0 or deadline.expired:
+            raise self._too_slow(original)
+        conn = self._connection(scheme, host, port, ip, remaining, deadline)
         try:
             conn.request(
                 "GET",
@@ -250,20 +338,29 @@ class UrlFetcher:
                 raise SourceError(
                     f"fetching {_short(url)} failed: HTTP {response.status} {response.reason}".rstrip()
                 )
-            return response.status, None, self._read_capped(response, url, deadline, conn)
+            body = self._read_capped(response, url, deadline, conn)
+            if deadline.expired:  # the watchdog cut the connection: whatever came is not the file
+                raise self._too_slow(original)
+            return response.status, None, body
         except TimeoutError:
-            raise SourceError(
-                f"fetching {_short(original)} took longer than {self.policy.timeout_s:g} s"
-            ) from None
+            raise self._too_slow(original) from None
         except ssl.SSLError as exc:
+            if deadline.expired:
+                raise self._too_slow(original) from None
             raise SourceError(f"TLS failed for {_short(url)}: {exc.reason or exc}") from None
         except (OSError, http.client.HTTPException) as exc:
+            if deadline.expired:
+                raise self._too_slow(original) from None
             raise SourceError(f"fetching {_short(url)} failed: {exc.__class__.__name__}: {exc}") from None
         finally:
             conn.close()
 
     def _read_capped(
-        self, response: http.client.HTTPResponse, url: str, deadline: float, conn: http.client.HTTPConnection
+        self,
+        response: http.client.HTTPResponse,
+        url: str,
+        deadline: FetchDeadline,
+        conn: http.client.HTTPConnection,
     ) -> bytes:
         cap = self.policy.max_bytes
         declared = response.getheader("Content-Length")
@@ -274,12 +371,13 @@ class UrlFetcher:
         chunks: list[bytes] = []
         total = 0
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            remaining = deadline.remaining()
+            if remaining <= 0 or deadline.expired:
                 raise TimeoutError
             if conn.sock is not None:
                 conn.sock.settimeout(remaining)
-            chunk = response.read(min(_CHUNK_BYTES, cap + 1 - total))
+            # read1: what one receive brings, not a wait until 64 KiB have trickled in
+            chunk = response.read1(min(_CHUNK_BYTES, cap + 1 - total))
             if not chunk:
                 break
             total += len(chunk)
