@@ -9,7 +9,7 @@ that person: the tracker follows a face a detection missed, as it does on a blur
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class GenderFilteredAnalyzer:
         found = self.inner.analyze(images, embed=embed)
         genders = self.inner.genders(images, found)  # type: ignore[attr-defined]
         return [
-            [replace(f, gender=g) for f, g in zip(faces, per_image, strict=True) if g == self.gender]
+            [face for face, g in zip(faces, per_image, strict=True) if g == self.gender]
             for faces, per_image in zip(found, genders, strict=True)
         ]
 

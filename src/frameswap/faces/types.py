@@ -22,7 +22,6 @@ class Face:
     landmarks: np.ndarray | None = None  # (68, 2) float32 for dlib; None where the backend has none
     embedding: np.ndarray | None = None  # raw identity embedding (ArcFace 512-D or dlib 128-D)
     track_id: int | None = None
-    gender: int | None = None  # insightface's genderage: 0 female, 1 male; None when not estimated
 
     @property
     def area(self) -> float:
