@@ -22,6 +22,7 @@ CONTRACT_KEYS = {
     "has_audio",
     "audio_codec",
     "has_alpha",
+    "provenance",
 }
 PALETTE = np.array([(0, 0, 0), (255, 255, 255)], np.uint8)
 
@@ -42,6 +43,8 @@ def test_info_json_on_a_gif_gives_exact_durations_and_loop(tmp_path, capsys):
     assert data["loop"] == 3 and data["frame_count"] == 6 and data["format"] == "gif"
     assert (data["width"], data["height"]) == (4, 3)
     assert data["has_audio"] is False and data["audio_codec"] is None
+    # a hand-made GIF says nothing about AI
+    assert data["provenance"]["digital_source_type"] is None and not data["provenance"]["ai_disclosed"]
 
 
 def test_info_json_loop_absent_is_null_and_forever_is_zero(tmp_path, capsys):

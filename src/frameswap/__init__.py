@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from frameswap import errors
-from frameswap.options import EncodeOptions, MediaLimits, SwapOptions, TrackerOptions
+from frameswap.options import DisclosureOptions, EncodeOptions, MediaLimits, SwapOptions, TrackerOptions
 
 __version__ = "0.1.0"
 
@@ -29,6 +29,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "DisclosureOptions",
     "EncodeOptions",
     "FaceSwapper",
     "MediaLimits",

@@ -7,6 +7,7 @@ the tuple the CLI, the server schema and the docs use.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, get_args
 
 from frameswap.errors import OptionsError
@@ -120,6 +121,42 @@ class TrackerOptions:
             raise OptionsError("detect_every must be >= 1")
 
 
+MAX_LABEL_CHARS = 80
+
+
+@dataclass(frozen=True)
+class DisclosureOptions:
+    """What an output says about being made with AI (see :mod:`frameswap.provenance`).
+
+    ``machine_readable`` (default on) writes the IPTC digital source type and the tool's name and
+    version into the file's XMP; off (``--no-disclosure``) is meant for research pipelines only.
+    ``c2pa_cert`` and ``c2pa_key`` (PEM files, both or neither) also embed a signed C2PA manifest;
+    ``label`` draws a small visible text in a corner of every frame.
+    """
+
+    machine_readable: bool = True
+    label: str | None = None
+    c2pa_cert: Path | None = None
+    c2pa_key: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.label is not None:
+            label = self.label.strip()
+            if not label or len(label) > MAX_LABEL_CHARS or not label.isprintable():
+                raise OptionsError(
+                    f"the label must be one line of 1 to {MAX_LABEL_CHARS} printable characters, "
+                    f"got {self.label!r:.100}"
+                )
+            object.__setattr__(self, "label", label)
+        if (self.c2pa_cert is None) != (self.c2pa_key is None):
+            raise OptionsError("C2PA signing needs both a certificate and a key (c2pa_cert and c2pa_key)")
+        if self.c2pa_cert is not None and not self.machine_readable:
+            raise OptionsError(
+                "C2PA signing is a machine-readable disclosure: drop the certificate and key, or the "
+                "opt-out (--no-disclosure)"
+            )
+
+
 @dataclass(frozen=True)
 class SwapOptions:
     """Everything one swap request can set; the API, CLI and server all build one of these."""
@@ -139,6 +176,7 @@ class SwapOptions:
     batch_size: int = 8  # frames processed per batch
     keep: tuple[KeepRegion, ...] = ()  # regions of each target face left as they were
     gender: GenderName | None = None  # only target faces of this gender (insightface analyzer)
+    disclosure: DisclosureOptions = field(default_factory=DisclosureOptions)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "face_restore", canonical_restorer(self.face_restore))

@@ -170,3 +170,41 @@ def test_shutdown_lets_running_jobs_finish_and_fails_waiting_ones():
     release.set()
     stopper.join(5)
     assert first.future.result(0) == OK and first.status == "COMPLETED"
+
+
+def test_disclosure_settings_from_env_reach_every_request(tmp_path, monkeypatch):
+    from frameswap.server.context import ServerContext
+    from frameswap.server.schemas import FaceSwapRequest
+
+    monkeypatch.setenv("FRAMESWAP_DISCLOSURE", "off")
+    monkeypatch.setenv("FRAMESWAP_LABEL", "AI-edited")
+    settings = ServerSettings()
+    assert settings.disclosure is False and settings.label == "AI-edited"
+    ctx = ServerContext(settings=settings, swapper=None, jobs=None, fetcher=None, store=None)  # type: ignore[arg-type]
+    request = FaceSwapRequest(source_img="a", target_img="b", face_restore="none")
+    disclosure = ctx.options_for(request).disclosure
+    assert disclosure.machine_readable is False and disclosure.label == "AI-edited"
+    monkeypatch.delenv("FRAMESWAP_DISCLOSURE")
+    assert ServerSettings().disclosure_options().machine_readable  # on unless turned off
+    monkeypatch.setenv("FRAMESWAP_C2PA_CERT", str(tmp_path / "chain.pem"))
+    with pytest.raises(OptionsError, match="both"):
+        ServerSettings()
+
+
+def test_serve_flags_override_the_disclosure_settings():
+    args = build_parser().parse_args(["serve", "--no-disclosure", "--label", "AI"])
+    assert args.disclosure is False and args.label == "AI"
+    unset = build_parser().parse_args(["serve"])
+    assert unset.disclosure is None  # so FRAMESWAP_DISCLOSURE is not overridden
+    assert build_parser().parse_args(["swap", "a.png", "b.gif"]).disclosure is True
+
+
+def test_a_bad_c2pa_certificate_stops_the_server_at_start(tmp_path):
+    pytest.importorskip("c2pa")
+    from frameswap.server.app import create_app
+
+    cert, key = tmp_path / "chain.pem", tmp_path / "signer.key"
+    cert.write_text("not a certificate")
+    key.write_text("not a key")
+    with pytest.raises(OptionsError, match=r"chain\.pem"):
+        create_app(ServerSettings(c2pa_cert=cert, c2pa_key=key), swapper=object())  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import logging
 import os
 from pathlib import Path
 
+from frameswap.cli.disclosure_args import add_disclosure_arguments
 from frameswap.options import EngineName, choices
 
 
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="let source_img/target_img URLs point at this machine (127.0.0.1, ::1); for local use and tests",
     )
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="default info")
+    add_disclosure_arguments(p, unset_is_none=True)
     p.set_defaults(func=run)
 
 
@@ -80,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         default_face_restore=args.default_face_restore,
         allow_loopback_urls=args.allow_loopback_urls,
         log_level=args.log_level,
+        disclosure=args.disclosure,
+        label=args.label,
+        c2pa_cert=args.c2pa_cert,
+        c2pa_key=args.c2pa_key,
     )
     if settings.models_dir is None:  # --models-dir, FRAMESWAP_MODELS_DIR, then FRAMESWAP_HOME/models
         from frameswap.models.store import resolve_models_dir

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from frameswap.atomic import sweep_stale_parts
+from frameswap.cli.disclosure_args import add_disclosure_arguments, disclosure_options
 from frameswap.options import (
     AnalyzerName,
     EngineName,
@@ -77,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output quality 0-100 (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
                    help="frames per processing batch (default %(default)s)")
+    add_disclosure_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print a JSON summary with per-stage seconds")
     p.set_defaults(func=run)
@@ -125,6 +127,7 @@ def options_from(args: argparse.Namespace) -> SwapOptions:
         batch_size=args.batch_size,
         keep=tuple(args.keep),
         gender=args.gender,
+        disclosure=disclosure_options(args),
     )
 
 

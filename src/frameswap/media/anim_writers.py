@@ -4,6 +4,11 @@ Pillow's multi-frame savers hold all frames in memory and merge identical consec
 (libwebp's animation encoder does too), which changes the frame count and delays. Here Pillow
 (libpng/libwebp) compresses each frame as a still, and we wrap the compressed data in the
 animation chunks ourselves; the frame count lives in a header patched once at the end.
+
+Since the chunks are ours, so is the XMP packet's place (Pillow's ``pnginfo``/``xmp`` arguments
+only reach its own savers): an uncompressed ``iTXt`` chunk keyed ``XML:com.adobe.xmp`` before the
+first image data in an APNG, and an ``XMP `` chunk after the frames in a WebP, flagged in ``VP8X``
+(the places the PNG and WebP specifications give it).
 """
 
 from __future__ import annotations
@@ -33,13 +38,30 @@ def _png_chunk(ctype: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", zlib.crc32(ctype + payload))
 
 
+XMP_PNG_KEYWORD = "XML:com.adobe.xmp"
+
+
+def _xmp_itxt(packet: bytes) -> bytes:
+    """The iTXt chunk of an XMP packet: keyword, no compression, empty language and translation."""
+    return _png_chunk(b"iTXt", XMP_PNG_KEYWORD.encode("latin-1") + b"\x00\x00\x00\x00\x00" + packet)
+
+
 class ApngStreamWriter:
     """APNG: IHDR from the first frame, acTL patched at close, fcTL + IDAT/fdAT per frame."""
 
     def __init__(
-        self, fh: BinaryIO, width: int, height: int, *, loop: int | None, alpha: bool, compress_level: int = 3
+        self,
+        fh: BinaryIO,
+        width: int,
+        height: int,
+        *,
+        loop: int | None,
+        alpha: bool,
+        compress_level: int = 3,
+        xmp: bytes | None = None,
     ) -> None:
         self.fh, self.width, self.height = fh, width, height
+        self.xmp = xmp
         self.loop, self.alpha, self.compress_level = loop, alpha, compress_level
         self.frame_count = 0
         self._seq = 0
@@ -65,6 +87,8 @@ class ApngStreamWriter:
             self._actl_pos = self.fh.tell()
             plays = _plays(self.loop)
             self.fh.write(_png_chunk(b"acTL", struct.pack(">II", 0, plays)))
+            if self.xmp is not None:
+                self.fh.write(_xmp_itxt(self.xmp))
         num, den = self._delay(frame)
         h, w = frame.rgb.shape[:2]
         fctl = struct.pack(">IIIIIHHBB", self._seq, w, h, 0, 0, num, den, 0, 0)
@@ -106,14 +130,16 @@ class WebpStreamWriter:
         alpha: bool,
         quality: int = 80,
         lossless: bool = False,
+        xmp: bytes | None = None,
     ) -> None:
         self.fh, self.width, self.height = fh, width, height
+        self.xmp = xmp
         self.loop, self.alpha, self.quality, self.lossless = loop, alpha, quality, lossless
         self.frame_count = 0
         self._ms = DelayRounder(1000, 0xFFFFFF)
 
     def _start(self) -> None:
-        flags = 0x02 | (0x10 if self.alpha else 0)
+        flags = 0x02 | (0x10 if self.alpha else 0) | (0x04 if self.xmp is not None else 0)
         vp8x = (
             struct.pack("<I", flags)
             + (self.width - 1).to_bytes(3, "little")
@@ -143,6 +169,8 @@ class WebpStreamWriter:
     def close(self) -> None:
         if self.frame_count == 0:
             raise EmptyMediaError("no frames to write to the WebP")
+        if self.xmp is not None:
+            self.fh.write(_riff_chunk(b"XMP ", self.xmp))
         end = self.fh.tell()
         self.fh.seek(4)
         self.fh.write(struct.pack("<I", end - 8))

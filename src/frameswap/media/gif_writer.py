@@ -17,6 +17,12 @@ Why one frame of look-ahead: a pixel can only become transparent again if the fr
 is disposed of ("restore to background", disposal 2), and a frame's disposal is written before
 its pixels. So each frame is written when the next one arrives, with disposal 2 over a rectangle
 that also covers the pixels the next frame makes transparent.
+
+Why an XMP block written by hand: GIF's only place for XMP is the "XMP DataXMP" application
+extension of the XMP spec (part 3, 1.1.2), which no Python library writes into a stream. The
+packet is stored raw, not in sub-blocks, followed by a 258-byte "magic trailer" that walks any
+GIF decoder's sub-block reader to the terminator whatever byte it lands on; so decoders that do not
+know XMP skip it and the frames are byte for byte what they would be without it.
 """
 
 from __future__ import annotations
@@ -84,6 +90,18 @@ def lzw_blocks(indices: np.ndarray, code_size: int) -> bytes:
     return b"".join(chunks) + b"\x00"
 
 
+# 0x01, 0xFF, 0xFE, ..., 0x01, 0x00, then the block terminator: wherever a decoder reading the raw
+# packet as sub-blocks lands in this ramp, the length byte it reads takes it to the final zero.
+_XMP_MAGIC_TRAILER = b"\x01" + bytes(range(255, -1, -1)) + b"\x00"
+
+
+def xmp_application_extension(packet: bytes) -> bytes:
+    """The GIF application extension carrying an XMP packet (raw UTF-8, then the magic trailer)."""
+    if b"\x00" in packet:
+        raise MediaEncodeError("an XMP packet for a GIF must not contain NUL bytes")
+    return b"\x21\xff\x0bXMP DataXMP" + packet + _XMP_MAGIC_TRAILER
+
+
 def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1) of the True pixels, None when there are none."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -105,8 +123,11 @@ class GifStreamWriter:
         transparent: bool,
         colors: int = 256,
         policy: GifPalettePolicy = DEFAULT_GIF_PALETTE,
+        xmp: bytes | None = None,
     ) -> None:
+        """``xmp``: an XMP packet written once, after the header (see the module docstring)."""
         self.fh, self.width, self.height = fh, width, height
+        self.xmp = xmp
         self.loop, self.transparent = loop, transparent
         self.colors, self.policy = colors, policy
         self._started = False
@@ -122,6 +143,8 @@ class GifStreamWriter:
             self.fh.write(
                 b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", min(self.loop, 0xFFFF)) + b"\x00"
             )
+        if self.xmp is not None:
+            self.fh.write(xmp_application_extension(self.xmp))
         self._started = True
 
     def _opaque(self, frame: Frame) -> np.ndarray | None:

@@ -56,3 +56,10 @@ def split_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         rgba = np.asarray(im.convert("RGBA"))
         return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
     return np.ascontiguousarray(np.asarray(im.convert("RGB"))), None
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """An RGB array as PNG file bytes (lossless: a picture given as an array, kept as a file)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buf, "PNG")
+    return buf.getvalue()

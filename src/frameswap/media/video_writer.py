@@ -2,10 +2,17 @@
 
 Frames are encoded as they arrive and the audio packets of the source are interleaved as the
 video clock passes them, so neither the frames nor the audio are ever held whole in memory.
+
+Why the XMP box is appended by hand: FFmpeg's MP4/MOV muxer writes no XMP, and no Python library
+adds one to a finished file short of rewriting it. The XMP spec (part 3, 1.2.7) puts the packet
+in a top-level ``uuid`` box with Adobe's XMP UUID; a top-level box after the others changes no
+offset the muxer wrote (chunk offsets count from the file's start), so appending it is safe and
+every ISO-BMFF reader that does not know it skips it. Matroska, WebM and AVI have no XMP place.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +26,8 @@ from frameswap.options import EncodeOptions
 
 MUXERS = {"mp4": "mp4", "mov": "mov", "mkv": "matroska", "webm": "webm", "avi": "avi"}
 DEFAULT_CODECS = {"mp4": "libx264", "mov": "libx264", "mkv": "libx264", "webm": "libvpx-vp9", "avi": "mpeg4"}
+XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")  # Adobe's XMP box UUID (XMP spec part 3)
+XMP_CONTAINERS = frozenset({"mp4", "mov"})
 
 
 def codec_options(codec: str, quality: int) -> dict[str, str]:
@@ -117,8 +126,12 @@ def write_video(
     *,
     audio_from: Any = None,
     options: EncodeOptions = EncodeOptions(),
+    xmp: bytes | None = None,
 ) -> int:
-    """Encode ``frames`` to ``path`` in container ``fmt``; return the number of frames written."""
+    """Encode ``frames`` to ``path`` in container ``fmt``; return the number of frames written.
+
+    ``xmp``: a packet stored in a top-level ``uuid`` box for MP4/MOV (ignored by other containers).
+    """
     import av
 
     codec = options.video_codec or DEFAULT_CODECS[fmt]
@@ -176,6 +189,9 @@ def write_video(
         if audio is not None:
             audio.close()
         out.close()
+    if xmp is not None and fmt in XMP_CONTAINERS:
+        with open(path, "ab") as fh:
+            fh.write(struct.pack(">I", 8 + len(XMP_UUID) + len(xmp)) + b"uuid" + XMP_UUID + xmp)
     return count
 
 

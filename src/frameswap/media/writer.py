@@ -79,11 +79,14 @@ def write_media(
     audio_from: Any = None,
     options: EncodeOptions = EncodeOptions(),
     format: str | None = None,
+    xmp: bytes | None = None,
 ) -> Path:
     """Encode ``frames`` (consumed lazily) to ``destination`` atomically, keeping each frame's timing.
 
     Refuses to write onto the input file (``audio_from.path``). Animations written to a still
-    format keep their first frame; a still written to GIF is a one-frame GIF.
+    format keep their first frame; a still written to GIF is a one-frame GIF. ``xmp``, a complete
+    XMP packet, is stored where the format has a place for one (every format but BMP, MKV, WebM
+    and AVI); the pixels are the same with or without it.
     """
     dest = Path(destination)
     fmt = format_for(dest, info, format)
@@ -94,14 +97,16 @@ def write_media(
         if fmt in VIDEO_FORMATS:
             from frameswap.media.video_writer import write_video
 
-            write_video(tmp, frames, info, fmt, audio_from=audio_from, options=options)
+            write_video(tmp, frames, info, fmt, audio_from=audio_from, options=options, xmp=xmp)
         else:
             with open(tmp, "w+b") as fh:
-                _write_image(fh, frames, info, fmt, options)
+                _write_image(fh, frames, info, fmt, options, xmp)
     return dest
 
 
-def _write_image(fh: Any, frames: Iterable[Frame], info: MediaInfo, fmt: str, options: EncodeOptions) -> None:
+def _write_image(
+    fh: Any, frames: Iterable[Frame], info: MediaInfo, fmt: str, options: EncodeOptions, xmp: bytes | None
+) -> None:
     it: Iterator[Frame] = iter(frames)
     first = next(it, None)
     if first is None:
@@ -109,7 +114,7 @@ def _write_image(fh: Any, frames: Iterable[Frame], info: MediaInfo, fmt: str, op
     h, w = first.rgb.shape[:2]
     alpha = info.has_alpha and first.alpha is not None
     if fmt in ("gif", "apng") or (fmt == "webp" and info.frame_count > 1):
-        writer = _animation_writer(fh, fmt, w, h, info, alpha, options)
+        writer = _animation_writer(fh, fmt, w, h, info, alpha, options, xmp)
         writer.write(first)
         for frame in it:
             writer.write(frame)
@@ -119,26 +124,42 @@ def _write_image(fh: Any, frames: Iterable[Frame], info: MediaInfo, fmt: str, op
 
     im = frame_image(first, alpha and fmt in ("png", "webp"))
     if fmt == "jpeg":
-        im.save(fh, "JPEG", quality=max(1, min(95, options.quality)), optimize=True)
+        im.save(fh, "JPEG", quality=max(1, min(95, options.quality)), optimize=True, **_xmp_args(xmp))
     elif fmt == "webp":
-        im.save(fh, "WEBP", quality=options.quality)
+        im.save(fh, "WEBP", quality=options.quality, **_xmp_args(xmp))
+    elif fmt == "png" and xmp is not None:
+        from PIL.PngImagePlugin import PngInfo
+
+        from frameswap.media.anim_writers import XMP_PNG_KEYWORD
+
+        text = PngInfo()
+        text.add_itxt(XMP_PNG_KEYWORD, xmp.decode("utf-8"), zip=False)
+        im.save(fh, "PNG", pnginfo=text)
     else:
         im.save(fh, fmt.upper())
 
 
+def _xmp_args(xmp: bytes | None) -> dict[str, bytes]:
+    """Pillow's JPEG (APP1) and WebP (``XMP `` chunk) savers store a packet given as ``xmp``."""
+    return {} if xmp is None else {"xmp": xmp}
+
+
 def _animation_writer(
-    fh: Any, fmt: str, w: int, h: int, info: MediaInfo, alpha: bool, options: EncodeOptions
+    fh: Any, fmt: str, w: int, h: int, info: MediaInfo, alpha: bool, options: EncodeOptions, xmp: bytes | None
 ) -> Any:
     if fmt == "gif":
         from frameswap.media.gif_writer import GifStreamWriter
 
-        return GifStreamWriter(fh, w, h, loop=info.loop, transparent=alpha, colors=options.gif_colors)
+        return GifStreamWriter(
+            fh, w, h, loop=info.loop, transparent=alpha, colors=options.gif_colors, xmp=xmp
+        )
     from frameswap.media.anim_writers import ApngStreamWriter, WebpStreamWriter
 
     if fmt == "apng":
-        return ApngStreamWriter(fh, w, h, loop=info.loop, alpha=alpha)
+        return ApngStreamWriter(fh, w, h, loop=info.loop, alpha=alpha, xmp=xmp)
+    lossless = options.quality >= 100
     return WebpStreamWriter(
-        fh, w, h, loop=info.loop, alpha=alpha, quality=options.quality, lossless=options.quality >= 100
+        fh, w, h, loop=info.loop, alpha=alpha, quality=options.quality, lossless=lossless, xmp=xmp
     )
 
 
@@ -149,10 +170,11 @@ def encode_bytes(
     format: str,
     audio_from: Any = None,
     options: EncodeOptions = EncodeOptions(),
+    xmp: bytes | None = None,
 ) -> bytes:
     """Encode to bytes in ``format`` (through a temp file: muxers need to seek)."""
     fmt = format_for(None, info, format)
     with locked_temp_dir() as tmp:  # a killed process's directory is swept at the next server start
         path = tmp / f"out{SUFFIXES.get(fmt, '.' + fmt)}"
-        write_media(path, frames, info, audio_from=audio_from, options=options, format=fmt)
+        write_media(path, frames, info, audio_from=audio_from, options=options, format=fmt, xmp=xmp)
         return path.read_bytes()

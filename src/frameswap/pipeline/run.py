@@ -40,7 +40,9 @@ from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.identity.model import Identity
 from frameswap.identity.source import identity_faces, source_photos
-from frameswap.media import MediaReader, Source, encode_bytes, format_for, open_media, write_media
+from frameswap.media import MediaReader, Source, format_for, open_media
+from frameswap.media.pillow_io import png_bytes
+from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, FrameTiming
 from frameswap.media.writer import same_file
 from frameswap.options import SwapOptions
@@ -48,6 +50,7 @@ from frameswap.pipeline.analysis import ClipAnalyzer, analyze_target, batched
 from frameswap.pipeline.result import SwapResult
 from frameswap.pipeline.stats import StageTimes
 from frameswap.pipeline.threads import Consumer, Prefetch
+from frameswap.provenance import Disclosure, Ingredient, ingredient_of
 
 if TYPE_CHECKING:
     from frameswap.engines.restoration import FaceRestorer
@@ -83,7 +86,8 @@ class _Selection:
     pairs: list[tuple[int, int]]
     prepared: dict[int, Any]  # source index → engine's prepared source
     source_count: int  # faces found in the source photo
-    source_path: Path | None = None  # the source file, when it is one (never to be overwritten)
+    source: Ingredient  # the source photo as read (its file is never to be overwritten)
+    identity_path: Path | None = None  # an identity file given as the source (never overwritten)
     found: int = 0  # people indexed in the target
 
     def source_for_target(self) -> dict[int, Any]:
@@ -104,22 +108,23 @@ class _Run:
 
 def analyze_source(
     models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
-) -> tuple[np.ndarray, list[Face], Path | None]:
-    """The source photo's first frame, its faces (large to small; NoFaceError when none) and its
-    file path when it is a file. An RGB array is taken as the photo itself."""
-    path: Path | None = None
+) -> tuple[np.ndarray, list[Face], Ingredient]:
+    """The source photo's first frame, its faces (large to small; NoFaceError when none) and the
+    photo itself (bytes or file, and format: provenance names it as an ingredient). An RGB array
+    is taken as the photo itself (its ingredient is the array as a PNG)."""
     if isinstance(source, np.ndarray):
         rgb = _checked_rgb(source, "the source image")
+        photo = ingredient_of(ResolvedSource("source photo", data=png_bytes(rgb)), "png", "source photo")
     else:
         with open_media(source, limits=options.limits, fetcher=fetcher, name="source") as reader:
             rgb = next(iter(reader.frames())).rgb
-            path = reader.path
+            photo = ingredient_of(reader.source, reader.info.format, "source photo")
     embed = getattr(models.engine, "needs_source_embedding", True)
     with models.analyzer_lock:
         faces = sort_large_to_small(models.analyzer.analyze([rgb], embed=embed)[0])
     if not faces:
         raise NoFaceError("no face found in the source image; use a photo with a clear, frontal face")
-    return rgb, faces, path
+    return rgb, faces, photo
 
 
 def _checked_rgb(array: object, what: str) -> np.ndarray:
@@ -146,6 +151,14 @@ def _prepare_identity(models: Models, identity: Identity) -> Any:
         return engine.prepare_photos(photos)
 
 
+def _identity_ingredient(identity: Identity, path: Path | None) -> Ingredient:
+    """What provenance names as the source of an identity: its first photo's face crop as a PNG
+    (a manifest's ingredient is a picture, not the identity's zip), titled by the identity file."""
+    title = path.name if path is not None else "source identity"
+    crop = png_bytes(identity.photos[0].image)
+    return ingredient_of(ResolvedSource(title, data=crop), "png", title)
+
+
 def _select(
     models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
 ) -> _Selection:
@@ -161,17 +174,17 @@ def _select(
             if s != 0:
                 raise out_of_range("source_faces_index", s, 1, "source identity")
         prepared = {0: _prepare_identity(models, given.identity)}
-        return _Selection(pairs=pairs, prepared=prepared, source_count=1, source_path=given.path)
+        return _Selection(pairs=pairs, prepared=prepared, source_count=1,
+                          source=_identity_ingredient(given.identity, given.path), identity_path=given.path)
     assert given.photo is not None  # not an identity: one photo
-    source_rgb, source_faces, source_path = analyze_source(models, given.photo, options, fetcher)
+    source_rgb, source_faces, photo = analyze_source(models, given.photo, options, fetcher)
     for _, s in pairs:
         if s >= len(source_faces):
             raise out_of_range("source_faces_index", s, len(source_faces), "source")
     with models.engine_lock:
         used = {s for _, s in pairs}
         prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
-    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces),
-                      source_path=source_path or given.path)
+    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source=photo)
 
 
 def run_swap(
@@ -199,10 +212,12 @@ def run_swap(
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
         if destination is not None:
-            for path in (reader.path, selection.source_path):
+            for path in (reader.path, selection.source.source.path, selection.identity_path):
                 if same_file(destination, path):
                     raise OverwriteInputError(f"{destination}: refusing to overwrite an input file")
         fmt = format_for(destination, info, options.output_format)
+        disclosure = Disclosure.prepare(options.disclosure, fmt)
+        target_ingredient = ingredient_of(reader.source, info.format, "target")
         two_pass = options.reference_frame is not None
         total = info.frame_count * (2 if two_pass else 1)
         done = 0
@@ -215,10 +230,15 @@ def run_swap(
                 on_progress(done, total)
 
         def encode(frames: Iterator[Frame]) -> Path | bytes:
-            if destination is None:
-                return encode_bytes(frames, info, format=fmt, audio_from=reader, options=options.encode)
-            return write_media(
-                destination, frames, info, audio_from=reader, options=options.encode, format=fmt
+            return disclosure.write(
+                frames,
+                info,
+                fmt,
+                destination,
+                audio_from=reader,
+                options=options.encode,
+                target=target_ingredient,
+                source=selection.source,
             )
 
         writer = Consumer(encode, maxsize=QUEUE_FRAMES, on_wait_seconds=lambda s: stats.add("wait", s))

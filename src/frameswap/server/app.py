@@ -140,6 +140,10 @@ def create_app(
     """Build the app. ``swapper`` defaults to a lazily loading ``FaceSwapper`` (models load once,
     on first use); ``clock`` (epoch seconds) is for tests of result expiry."""
     settings = settings or ServerSettings()
+    if settings.c2pa_cert is not None and settings.c2pa_key is not None:
+        from frameswap.provenance import C2paCredentials
+
+        C2paCredentials.load(settings.c2pa_cert, settings.c2pa_key)  # a bad certificate fails at start
     if settings.exposed_without_key:
         log.warning(
             "frameswap server bound to %s with no API key: anyone who can reach it can use it; "

@@ -62,6 +62,7 @@ class ServerContext:
             limits=self.settings.media_limits(),
             keep=tuple(request.keep),
             gender=request.gender,
+            disclosure=self.settings.disclosure_options(),
         )
 
     def work_for(self, request: FaceSwapRequest, options: SwapOptions) -> Callable[[Job], JobOutcome]:

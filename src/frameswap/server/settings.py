@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from frameswap.errors import OptionsError
-from frameswap.options import MediaLimits, canonical_restorer
+from frameswap.options import DisclosureOptions, MediaLimits, canonical_restorer
 from frameswap.server.fetch import UrlFetchPolicy
 from frameswap.server.store import StoreLimits
 
@@ -95,6 +95,12 @@ class ServerSettings(BaseSettings):
     max_redirects: int = Field(3, ge=0)
     default_face_restore: str = "codeformer-v0.1.0.pth"  # as hosted; used when a request omits it
     log_level: str = "info"
+    # AI disclosure on every output (see DisclosureOptions): the XMP statement (off only for research
+    # deployments), a visible label, and a C2PA manifest signed with this certificate and key
+    disclosure: bool = True
+    label: str | None = None
+    c2pa_cert: Path | None = None
+    c2pa_key: Path | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -124,6 +130,11 @@ class ServerSettings(BaseSettings):
         except OptionsError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _disclosure_checked(self) -> ServerSettings:
+        self.disclosure_options()  # a lone certificate or key, or a bad label, fails here
+        return self
 
     @model_validator(mode="after")
     def _keys_from_file(self) -> ServerSettings:
@@ -156,6 +167,14 @@ class ServerSettings(BaseSettings):
             max_jobs_per_key=self.max_jobs_per_key,
             max_result_bytes=self.max_result_bytes,
             max_result_bytes_per_key=self.max_result_bytes_per_key,
+        )
+
+    def disclosure_options(self) -> DisclosureOptions:
+        return DisclosureOptions(
+            machine_readable=self.disclosure,
+            label=self.label,
+            c2pa_cert=self.c2pa_cert,
+            c2pa_key=self.c2pa_key,
         )
 
     def fetch_policy(self) -> UrlFetchPolicy:
