@@ -17,12 +17,9 @@ from frameswap.options import EngineName, ProviderName, choices
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "identity",
-        help="build a reusable identity from several photos of one person",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    help_text = "build a reusable identity from several photos of one person"
+    p = sub.add_parser("identity", help=help_text, description=f"{help_text[0].upper()}{help_text[1:]}: "
+                       "a file that goes wherever a source photo goes (swap, the API, the server).")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     b = actions.add_parser(
         "build",
