@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -57,7 +57,9 @@ if TYPE_CHECKING:
 
 Fetcher = Callable[[str], bytes]
 ProgressCallback = Callable[[int, int], None]
-SourceImage: TypeAlias = Source | np.ndarray  # a file, bytes, URL... or an RGB uint8 array (H, W, 3)
+SourcePhoto: TypeAlias = Source | np.ndarray  # a file, bytes, URL... or an RGB uint8 array (H, W, 3)
+# what a swap takes as its source: one photo, an identity, or photos of one person (an identity)
+SourceImage: TypeAlias = SourcePhoto | Identity | Sequence[SourcePhoto]
 QUEUE_FRAMES = 8
 _Work = tuple[Frame, list[SwapJob], bool]  # a frame, its swap jobs, whether it repeats the last
 _Batches = Generator[list[_Work], None, None]
@@ -107,7 +109,7 @@ class _Run:
 
 
 def analyze_source(
-    models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
+    models: Models, source: SourcePhoto, options: SwapOptions, fetcher: Fetcher | None
 ) -> tuple[np.ndarray, list[Face], Ingredient]:
     """The source photo's first frame, its faces (large to small; NoFaceError when none) and the
     photo itself (bytes or file, and format: provenance names it as an ingredient). An RGB array
