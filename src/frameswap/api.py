@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from frameswap import factory
+from frameswap.identity.model import Identity
+from frameswap.identity.source import source_photos
 from frameswap.options import AnalyzerName, EngineName, ProviderName, SwapOptions, canonical_restorer
 from frameswap.pipeline import Models, SwapResult, run_swap
 from frameswap.pipeline.listing import FaceListing, Role, list_faces
@@ -167,7 +169,9 @@ class FaceSwapper:
         """Swap the chosen source face(s) onto the chosen target face(s).
 
         ``source`` and ``target`` are a path, bytes, a binary file, a base64 string, a ``data:``
-        URI, or an http(s) URL (with a ``fetcher``). Returns the written path, or the encoded bytes
+        URI, or an http(s) URL (with a ``fetcher``). ``source`` may also be an identity (an
+        :class:`~frameswap.identity.Identity`, or its file in any of those forms) or a list of
+        photos of one person (see ``build_identity``). Returns the written path, or the encoded bytes
         when ``output`` is None. Timing, loop count and audio of the target are kept.
         """
         options = options or self._default_options()
@@ -205,6 +209,21 @@ class FaceSwapper:
         """
         options = options or self._default_options()
         return run_swap_frames(self._models(options), source, frames, options, fetcher=fetcher)
+
+    def build_identity(self, photos: Sequence[Source], *, engine: EngineName | None = None) -> Identity:
+        """One person from several photos (paths, bytes, base64...), checked to be one person.
+
+        Built with the analyzer of ``engine``'s swaps (default: this swapper's engine), so those
+        swaps use the stored faces as they are. Save it with ``frameswap.identity.save_identity``;
+        the file (or the ``Identity`` itself) is then a ``source`` of ``swap``.
+        """
+        options = SwapOptions(engine=engine or self.default_engine, analyzer=self.default_analyzer)
+        models = self._models(options)
+        given = source_photos(
+            list(photos), models.analyzer, models.analyzer_lock, limits=options.limits, fetcher=None
+        )
+        assert given.identity is not None
+        return given.identity
 
     def describe(self) -> dict[str, object]:
         """What is loaded and what would be used (for ``GET /v1/info`` and ``frameswap models``)."""

@@ -16,6 +16,8 @@ EngineName = Literal["auto", "inswapper", "classic"]
 AnalyzerName = Literal["auto", "insightface", "dlib"]
 DlibDetectorName = Literal["centerface", "hog", "cnn"]
 ProviderName = Literal["auto", "cuda", "coreml", "cpu"]
+KeepRegion = Literal["mouth", "eyes", "brows"]  # target face regions that stay the original's
+GenderName = Literal["female", "male"]
 # Restorer names exactly as the hosted API spells them, plus short names.
 RestorerName = Literal[
     "none",
@@ -172,6 +174,8 @@ class SwapOptions:
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     output_format: str | None = None  # None: from the output extension, else the input's
     batch_size: int = 8  # frames processed per batch
+    keep: tuple[KeepRegion, ...] = ()  # regions of each target face left as they were
+    gender: GenderName | None = None  # only target faces of this gender (insightface analyzer)
     disclosure: DisclosureOptions = field(default_factory=DisclosureOptions)
 
     def __post_init__(self) -> None:
@@ -184,5 +188,11 @@ class SwapOptions:
             raise OptionsError(f"restore_blend must be in [0, 1], got {self.restore_blend}")
         if self.batch_size < 1:
             raise OptionsError("batch_size must be >= 1")
+        keep = (self.keep,) if isinstance(self.keep, str) else tuple(self.keep)
+        for region in keep:
+            _check_choice(region, KeepRegion, "keep region")
+        object.__setattr__(self, "keep", tuple(dict.fromkeys(keep)))  # repeats collapse, order kept
+        if self.gender is not None:
+            _check_choice(self.gender, GenderName, "gender")
         if self.reference_frame is not None and self.reference_frame < 0:
             raise OptionsError("reference_frame must be >= 0")

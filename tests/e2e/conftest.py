@@ -27,3 +27,19 @@ def dlib_analyzer():
     from frameswap.faces.dlib_backend import DlibAnalyzer
 
     return DlibAnalyzer.from_packages()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory):
+    """det_10g, w600k_r50, inswapper_128, gfpgan_1.4 and genderage under their real file names: tiny
+    synthetic graphs with the real contracts (``tests/kit``)."""
+    from kit.synthetic_detection import build_det_10g, build_genderage, build_w600k_r50
+    from kit.synthetic_swap import build_gfpgan, build_inswapper
+
+    directory = tmp_path_factory.mktemp("synthetic-models")
+    build_det_10g(directory / "det_10g.onnx")
+    build_w600k_r50(directory / "w600k_r50.onnx")
+    build_inswapper(directory / "inswapper_128.onnx", batch="static")
+    build_gfpgan(directory / "gfpgan_1.4.onnx")
+    build_genderage(directory / "genderage.onnx")
+    return directory

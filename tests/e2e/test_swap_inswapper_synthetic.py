@@ -17,21 +17,10 @@ from frameswap.api import FaceSwapper
 from frameswap.errors import ModelNotFoundError
 from frameswap.media import Frame, FrameTiming, MediaInfo, open_media, write_media
 from frameswap.options import SwapOptions
-from kit.synthetic_detection import build_det_10g, build_w600k_r50, paint_face
-from kit.synthetic_swap import build_gfpgan, build_inswapper
+from kit.synthetic_detection import paint_face
 
 SIZE = (320, 240)  # width, height
 DELAYS_MS = [70, 30, 120, 0, 500]
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("synthetic-models")
-    build_det_10g(directory / "det_10g.onnx")
-    build_w600k_r50(directory / "w600k_r50.onnx")
-    build_inswapper(directory / "inswapper_128.onnx", batch="static")
-    build_gfpgan(directory / "gfpgan_1.4.onnx")
-    return directory
 
 
 def _scene(centres: list[tuple[float, float, int]]) -> np.ndarray:

@@ -145,3 +145,33 @@ def paint_face(
     x2, y2 = min(image.shape[1], round(cx + half)), min(image.shape[0], round(cy + half))
     image[y1:y2, x1:x2] = FACE_COLOURS[stride]
     return image
+
+
+def build_genderage(path: str | Path) -> Path:
+    """Write a synthetic buffalo_l genderage: ``data`` ['None',3,96,96] → ``fc1`` ['None',3].
+
+    The real file's contract (MODELS.md §0): raw 0-255 RGB in, the normalisation inside the graph,
+    which insightface detects by a first node named ``bn_data`` (so mean 0, std 1). Here the crop
+    is averaged per channel and mixed: female score = mean red - mean blue, male score = mean blue
+    - mean red, age / 100 = 0.2 + mean green / 1000. A red :func:`paint_face` face is female, a
+    blue one male; a green one ties, which insightface's argmax reads as female.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    # rows: the input channels R, G, B; columns: female, male, age/100
+    weight = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1e-3], [-1.0, 1.0, 0.0]], np.float32)
+    bias = np.array([0.0, 0.0, 0.2], np.float32)
+    nodes = [
+        helper.make_node("Identity", ["data"], ["normalised"], name="bn_data"),
+        helper.make_node("GlobalAveragePool", ["normalised"], ["pooled"], name="pool0"),
+        helper.make_node("Flatten", ["pooled"], ["flat"], name="flatten0", axis=1),
+        helper.make_node("MatMul", ["flat", "fc_w"], ["mixed"], name="fc0"),
+        helper.make_node("Add", ["mixed", "fc_b"], ["fc1"], name="fc1_add"),
+    ]
+    graph = helper.make_graph(
+        nodes, "genderage_synthetic",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["None", 3, 96, 96])],
+        [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, ["None", 3])],
+        initializer=[numpy_helper.from_array(weight, "fc_w"), numpy_helper.from_array(bias, "fc_b")],
+    )
+    return _save(graph, path)

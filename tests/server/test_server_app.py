@@ -326,6 +326,8 @@ def test_info_and_health_and_docs(make_client):
         "face_restore",
         "base64",
         "engine",  # frameswap's one addition (the page's engine chooser); clients of the hosted API omit it
+        "keep",
+        "gender",
     }
     assert client.get("/docs").status_code == 200
 

@@ -18,7 +18,7 @@ from frameswap import __version__
 from frameswap.cli.exit_codes import DISK_FULL, disk_full_error, exit_code_for
 from frameswap.errors import FrameswapError
 
-SUBCOMMANDS = ("info", "faces", "swap", "batch", "models", "serve", "bench")
+SUBCOMMANDS = ("info", "faces", "swap", "batch", "identity", "models", "serve", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -100,6 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-workers", type=int, help="batch case: pool processes (default: one per core)")
     p.add_argument("--out", default="bench-out",
                    help="work folder: inputs, outputs, report (default bench-out)")
+    p.add_argument("--turned-head", metavar="MEDIA_DIR",
+                   help="run only the turned-head case (one source photo against three, classic engine) "
+                   "on the trial clips under MEDIA_DIR (the shared media folder: see INDEX.md there)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
 
@@ -112,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     setup_names = importlib.import_module("fsbench.setups").SETUP_NAMES
 
     out = Path(args.out)
+    if args.turned_head:
+        return _turned_head(args, out)
     config = fsbench.BenchConfig(
         work_dir=out,
         cases=_choices(args.cases or case_names, case_names, "case"),
@@ -137,4 +142,18 @@ def run(args: argparse.Namespace) -> int:
     table = fsbench.format_report(report)
     (out / "report.md").write_text(table + "\n")
     print(text if args.json else table)
+    return 0
+
+
+def _turned_head(args: argparse.Namespace, out: Path) -> int:
+    turned_head = importlib.import_module("fsbench.turned_head")  # run() loaded the harness
+
+    def event(message: str) -> None:
+        if not args.quiet:
+            print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    report = turned_head.run_turned_head(Path(args.turned_head), out / "turned_head", on_event=event)
+    text = json.dumps(report, indent=2)
+    (out / "turned_head.json").write_text(text)
+    print(text if args.json else turned_head.format_turned_head(report))
     return 0

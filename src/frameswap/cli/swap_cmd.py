@@ -16,6 +16,8 @@ from frameswap.cli.disclosure_args import add_disclosure_arguments, disclosure_o
 from frameswap.options import (
     AnalyzerName,
     EngineName,
+    GenderName,
+    KeepRegion,
     MediaLimits,
     ProviderName,
     RestorerName,
@@ -35,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the loop count and the audio. Faces are indexed large to small (0 is the largest); on an "
         "animation an index names a tracked person.",
     )
-    p.add_argument("source", help="photo with the face to put in: a path, an http(s) URL or base64")
+    p.add_argument("source", help="photo with the face to put in: a path, an http(s) URL or base64; or an "
+                   "identity file from 'frameswap identity build' (same forms)")
     p.add_argument("target", help="picture, animated GIF/APNG/WebP or video whose face is replaced: "
                    "a path or an http(s) URL. URLs are downloaded with the server's guarded fetcher: "
                    "public addresses and this machine only (no private network), "
@@ -70,6 +73,12 @@ def add_swap_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--providers", nargs="+", default=["auto"], choices=choices(ProviderName),
                    help="onnxruntime providers in order of preference (default auto: CUDA when present)")
+    p.add_argument("--keep", action="append", default=[], choices=choices(KeepRegion),
+                   help="leave this region of each target face as it was (repeatable: --keep mouth "
+                   "--keep eyes); lips and gaze stay exactly the original's")
+    p.add_argument("--gender", choices=choices(GenderName),
+                   help="only target faces of this gender, indexed among themselves (insightface analyzer "
+                   "with buffalo_l's genderage.onnx; an error with the dlib analyzer)")
     p.add_argument("--reference-frame", type=int, help="animation frame whose faces define the indexes")
     p.add_argument("--detect-every", type=int, default=DEFAULTS.tracker.detect_every,
                    help="full face detection every N frames, faces followed in between (default %(default)s)")
@@ -121,6 +130,8 @@ def options_from(args: argparse.Namespace) -> SwapOptions:
         tracker=replace(DEFAULTS.tracker, detect_every=args.detect_every),
         encode=replace(DEFAULTS.encode, quality=args.quality),
         batch_size=args.batch_size,
+        keep=tuple(args.keep),
+        gender=args.gender,
         disclosure=disclosure_options(args),
     )
 

@@ -61,3 +61,25 @@ class ToneAwareEngine(Protocol):
     def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
         """The face's colour statistics on this frame (None: nothing usable)."""
         ...
+
+
+@runtime_checkable
+class MultiPhotoEngine(Protocol):
+    """An engine that can take one person from several photos (``frameswap.identity``)."""
+
+    def prepare_photos(self, photos: Sequence[tuple[np.ndarray, Face]]) -> Any:
+        """One prepared source from several ``(image, face)`` photos of the same person."""
+        ...
+
+
+@runtime_checkable
+class PerFaceSource(Protocol):
+    """A prepared source that picks, for each target face, which of its photos to use.
+
+    The pipeline calls ``pick`` in clip order with the photo this face's track used last (None on
+    its first frame), so the choice can hold steady instead of flickering between photos.
+    """
+
+    def pick(self, target: Face, previous: int | None) -> tuple[int, Any]:
+        """The chosen photo's number and its prepared source (what ``swap`` takes)."""
+        ...

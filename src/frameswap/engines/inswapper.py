@@ -201,6 +201,22 @@ class InswapperEngine:
             )
         return InswapperSource(self.model.project(normed))
 
+    def prepare_photos(self, photos: Sequence[tuple[np.ndarray, Face]]) -> InswapperSource:
+        """One latent for several photos of a person: the L2-normalised mean of their normalised
+        ArcFace embeddings, projected as one embedding would be (what roop's and facefusion's
+        "average face" feed to inswapper): each photo's lighting and expression average out."""
+        normed = []
+        for _, face in photos:
+            vec = face.normed_embedding
+            if vec is None:
+                raise FaceError("the inswapper engine needs each identity photo's ArcFace embedding")
+            normed.append(np.asarray(vec, np.float64))
+        mean = np.mean(normed, axis=0)
+        norm = float(np.linalg.norm(mean))
+        if norm <= 0:
+            raise FaceError("the identity photos' embeddings cancel out; use photos of one person")
+        return InswapperSource(self.model.project((mean / norm).astype(np.float32)))
+
     def _plan_frame(self, index: int, frame: np.ndarray, jobs: Sequence[SwapJob]) -> list[_Task]:
         plans: list[tuple[PastePlan, np.ndarray]] = []
         for j, job in enumerate(jobs):

@@ -14,22 +14,24 @@ box and keypoints. Embeddings are then recomputed for every face in one ArcFace 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from frameswap.errors import OptionsError
+from frameswap.errors import ModelNotFoundError, OptionsError
 from frameswap.faces.geometry import iou_matrix, norm_crop
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.models.arcface import ArcFace
+from frameswap.models.genderage import GenderAge
 from frameswap.models.scrfd import SCRFD, Detections, check_rgb_image
 from frameswap.models.session import SessionOptions
 from frameswap.models.store import ModelStore
 
 DETECTOR_NAME = "det_10g"
 RECOGNIZER_NAME = "w600k_r50"
+GENDERAGE_NAME = "genderage"
 
 
 class InsightFaceAnalyzer:
@@ -44,9 +46,13 @@ class InsightFaceAnalyzer:
         *,
         refresh_padding: float = 0.5,
         refresh_min_iou: float = 0.3,
+        gender_model: GenderAge | Callable[[], GenderAge] | None = None,
     ) -> None:
         self.detector = detector
         self.recognizer = recognizer
+        # the genderage model, or how to load it: only ``gender`` requests need it, so it is
+        # loaded on the first of them (a missing file then names the command that fetches it)
+        self._gender_model = gender_model
         self.refresh_padding = float(refresh_padding)
         self.refresh_min_iou = float(refresh_min_iou)
 
@@ -71,9 +77,21 @@ class InsightFaceAnalyzer:
         det_thresh: float = 0.5,
     ) -> InsightFaceAnalyzer:
         """Both files from the store; a missing one raises ModelNotFoundError naming the fetch command."""
-        return cls.from_paths(
+        analyzer = cls.from_paths(
             store.path(DETECTOR_NAME), store.path(RECOGNIZER_NAME), session_options, det_size, det_thresh
         )
+        analyzer._gender_model = lambda: GenderAge.from_path(store.path(GENDERAGE_NAME), session_options)
+        return analyzer
+
+    def genders(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[int]]:
+        """Each face's gender by buffalo_l's genderage model: 0 female, 1 male (callers hold the
+        analyzer's lock, which also covers loading the model on first use)."""
+        model = self._gender_model
+        if model is None:
+            raise ModelNotFoundError("this insightface analyzer has no genderage model")
+        if not isinstance(model, GenderAge):
+            model = self._gender_model = model()
+        return [[gender for gender, _ in per_image] for per_image in model.predict(list(images), faces)]
 
     def analyze(self, images: Sequence[np.ndarray], *, embed: bool = True) -> list[list[Face]]:
         """Faces of each image, large → small by box area, each with a raw 512-D embedding

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -30,12 +30,16 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from tqdm import tqdm
 
-from frameswap.engines.base import SwapEngine, SwapJob, ToneAwareEngine
+from frameswap.engines.base import MultiPhotoEngine, PerFaceSource, SwapEngine, SwapJob, ToneAwareEngine
+from frameswap.engines.regions_keep import keep_regions
 from frameswap.errors import NoFaceError, OptionsError, OverwriteInputError, UnsupportedMediaError
 from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.faces.gender import target_analyzer
 from frameswap.faces.select import IdentityIndex, StreamingIndex, out_of_range, pair_indexes, parse_indexes
 from frameswap.faces.smooth import ToneSmoother
 from frameswap.faces.types import Face, sort_large_to_small
+from frameswap.identity.model import Identity
+from frameswap.identity.source import identity_faces, source_photos
 from frameswap.media import MediaReader, Source, format_for, open_media
 from frameswap.media.pillow_io import png_bytes
 from frameswap.media.sources import ResolvedSource
@@ -53,7 +57,9 @@ if TYPE_CHECKING:
 
 Fetcher = Callable[[str], bytes]
 ProgressCallback = Callable[[int, int], None]
-SourceImage: TypeAlias = Source | np.ndarray  # a file, bytes, URL... or an RGB uint8 array (H, W, 3)
+SourcePhoto: TypeAlias = Source | np.ndarray  # a file, bytes, URL... or an RGB uint8 array (H, W, 3)
+# what a swap takes as its source: one photo, an identity, or photos of one person (an identity)
+SourceImage: TypeAlias = SourcePhoto | Identity | Sequence[SourcePhoto]
 QUEUE_FRAMES = 8
 _Work = tuple[Frame, list[SwapJob], bool]  # a frame, its swap jobs, whether it repeats the last
 _Batches = Generator[list[_Work], None, None]
@@ -83,6 +89,7 @@ class _Selection:
     prepared: dict[int, Any]  # source index → engine's prepared source
     source_count: int  # faces found in the source photo
     source: Ingredient  # the source photo as read (its file is never to be overwritten)
+    identity_path: Path | None = None  # an identity file given as the source (never overwritten)
     found: int = 0  # people indexed in the target
 
     def source_for_target(self) -> dict[int, Any]:
@@ -102,7 +109,7 @@ class _Run:
 
 
 def analyze_source(
-    models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
+    models: Models, source: SourcePhoto, options: SwapOptions, fetcher: Fetcher | None
 ) -> tuple[np.ndarray, list[Face], Ingredient]:
     """The source photo's first frame, its faces (large to small; NoFaceError when none) and the
     photo itself (bytes or file, and format: provenance names it as an ingredient). An RGB array
@@ -134,6 +141,26 @@ def _checked_rgb(array: object, what: str) -> np.ndarray:
     return np.array(rgb, order="C", copy=True)
 
 
+def _prepare_identity(models: Models, identity: Identity) -> Any:
+    """One prepared source from every photo of an identity (each engine combines them its way)."""
+    engine = models.engine
+    if not isinstance(engine, MultiPhotoEngine):
+        raise OptionsError(f"the {engine.name} engine cannot use an identity of several photos")
+    embed = getattr(engine, "needs_source_embedding", True)
+    with models.analyzer_lock:
+        photos = identity_faces(identity, models.analyzer, embed=embed)
+    with models.engine_lock:
+        return engine.prepare_photos(photos)
+
+
+def _identity_ingredient(identity: Identity, path: Path | None) -> Ingredient:
+    """What provenance names as the source of an identity: its first photo's face crop as a PNG
+    (a manifest's ingredient is a picture, not the identity's zip), titled by the identity file."""
+    title = path.name if path is not None else "source identity"
+    crop = png_bytes(identity.photos[0].image)
+    return ingredient_of(ResolvedSource(title, data=crop), "png", title)
+
+
 def _select(
     models: Models, source: SourceImage, options: SwapOptions, fetcher: Fetcher | None
 ) -> _Selection:
@@ -141,7 +168,18 @@ def _select(
     targets = parse_indexes(options.input_faces_index, "input_faces_index")
     sources = parse_indexes(options.source_faces_index, "source_faces_index")
     pairs = pair_indexes(targets, sources)
-    source_rgb, source_faces, photo = analyze_source(models, source, options, fetcher)
+    given = source_photos(
+        source, models.analyzer, models.analyzer_lock, limits=options.limits, fetcher=fetcher
+    )
+    if given.identity is not None:  # one person: source index 0 only
+        for _, s in pairs:
+            if s != 0:
+                raise out_of_range("source_faces_index", s, 1, "source identity")
+        prepared = {0: _prepare_identity(models, given.identity)}
+        return _Selection(pairs=pairs, prepared=prepared, source_count=1,
+                          source=_identity_ingredient(given.identity, given.path), identity_path=given.path)
+    assert given.photo is not None  # not an identity: one photo
+    source_rgb, source_faces, photo = analyze_source(models, given.photo, options, fetcher)
     for _, s in pairs:
         if s >= len(source_faces):
             raise out_of_range("source_faces_index", s, len(source_faces), "source")
@@ -170,11 +208,13 @@ def run_swap(
     """
     started = time.perf_counter()
     stats = StageTimes()
+    # the target's faces may be filtered (gender); the source's never are
+    target_models = replace(models, analyzer=target_analyzer(models.analyzer, options.gender))
     selection = _select(models, source, options, fetcher)
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
         if destination is not None:
-            for path in (reader.path, selection.source.source.path):
+            for path in (reader.path, selection.source.source.path, selection.identity_path):
                 if same_file(destination, path):
                     raise OverwriteInputError(f"{destination}: refusing to overwrite an input file")
         fmt = format_for(destination, info, options.output_format)
@@ -205,7 +245,7 @@ def run_swap(
 
         writer = Consumer(encode, maxsize=QUEUE_FRAMES, on_wait_seconds=lambda s: stats.add("wait", s))
         encode_started = time.perf_counter()
-        swap = _BatchSwapper(models, stats)
+        swap = _BatchSwapper(models, stats, options.keep)
 
         def render(batches: Iterator[list[_Work]]) -> None:
             # the swap stage's thread: swap each analysed batch while the next one is analysed
@@ -222,7 +262,8 @@ def run_swap(
                     def decode() -> Iterator[Frame]:
                         return _decoded(reader, stats, cancel)
 
-                    batches = _batches(decode, _Run(models, options, selection, stats, cancel), tick)
+                    run = _Run(target_models, options, selection, stats, cancel)
+                    batches = _batches(decode, run, tick)
                     try:
                         for batch in batches:
                             stage.put(batch)
@@ -345,6 +386,7 @@ def swap_frames(
             "reference_frame needs two passes over the frames: pass them as a list (or another "
             "collection), not a one-shot iterator"
         )
+    target_models = replace(models, analyzer=target_analyzer(models.analyzer, options.gender))
     selection = _select(models, source, options, fetcher)
     stats = StageTimes()
 
@@ -352,8 +394,8 @@ def swap_frames(
         for i, rgb in enumerate(frames):
             yield Frame(i, _checked_rgb(rgb, f"frame {i}"), FrameTiming(i, 1, _NO_TIMING))
 
-    batches = _batches(decode, _Run(models, options, selection, stats), lambda: None)
-    return _swapped_arrays(batches, _BatchSwapper(models, stats))
+    batches = _batches(decode, _Run(target_models, options, selection, stats), lambda: None)
+    return _swapped_arrays(batches, _BatchSwapper(models, stats, options.keep))
 
 
 def _swapped_arrays(batches: _Batches, swap: _BatchSwapper) -> Iterator[np.ndarray]:
@@ -390,11 +432,27 @@ class _BatchSwapper:
     per-face colour statistics are smoothed along each track (``ToneSmoother``).
     """
 
-    def __init__(self, models: Models, stats: StageTimes) -> None:
+    def __init__(self, models: Models, stats: StageTimes, keep: tuple[str, ...] = ()) -> None:
         self.models = models
         self.stats = stats
+        self.keep = keep  # target regions put back after the swap and the restorer
         self.last_output: np.ndarray | None = None
         self.tones = ToneSmoother()
+        self.photo_of_track: dict[int, int] = {}  # the photo each track used last (PerFaceSource)
+
+    def _with_photos(self, jobs: list[SwapJob]) -> list[SwapJob]:
+        """Resolve sources that pick a photo per target face, with each track's last pick."""
+        out = []
+        for job in jobs:
+            if isinstance(job.source, PerFaceSource):
+                track = job.target.track_id
+                previous = self.photo_of_track.get(track) if track is not None else None
+                chosen, source = job.source.pick(job.target, previous)
+                if track is not None:
+                    self.photo_of_track[track] = chosen
+                job = replace(job, source=source)
+            out.append(job)
+        return out
 
     def _with_tones(self, frame: Frame, jobs: list[SwapJob]) -> list[SwapJob]:
         engine = self.models.engine
@@ -411,7 +469,9 @@ class _BatchSwapper:
     def __call__(self, batch: list[_Work]) -> list[Frame]:
         models, stats = self.models, self.stats
         work = [
-            (frame, self._with_tones(frame, jobs)) for frame, jobs, repeat in batch if jobs and not repeat
+            (frame, self._with_tones(frame, self._with_photos(jobs)))
+            for frame, jobs, repeat in batch
+            if jobs and not repeat
         ]
         results: dict[int, np.ndarray] = {}
         if work:
@@ -422,6 +482,11 @@ class _BatchSwapper:
                     with stats.timed("restore"):
                         faces = [[job.target for job in jobs] for _, jobs in work]
                         swapped = models.restorer.restore(swapped, faces)
+            if self.keep:
+                swapped = [
+                    keep_regions(f.rgb, rgb, [job.target for job in jobs], self.keep)
+                    for (f, jobs), rgb in zip(work, swapped, strict=True)
+                ]
             stats.faces_swapped += sum(len(jobs) for _, jobs in work)
             results = {f.index: rgb for (f, _), rgb in zip(work, swapped, strict=True)}
         out = []

@@ -85,6 +85,8 @@ class ServerContext:
             else self.settings.default_face_restore,
             engine=request.engine or self.settings.engine,  # type: ignore[arg-type]
             limits=self.settings.media_limits(),
+            keep=tuple(request.keep),
+            gender=request.gender,
             disclosure=self.settings.disclosure_options(),
         )
 
@@ -96,7 +98,12 @@ class ServerContext:
             return decode_image_field(value, field, fetcher=self.fetcher, max_bytes=max_bytes)
 
         def work(job: Job) -> JobOutcome:
-            source = load(request.source_img, "source_img")
+            given = request.source_img
+            source: bytes | list[bytes] = (
+                [load(value, f"source_img[{i}]") for i, value in enumerate(given)]
+                if isinstance(given, list)
+                else load(given, "source_img")
+            )
             target = load(request.target_img, "target_img")
             result = self.swapper.swap(
                 source,

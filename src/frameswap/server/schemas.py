@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from frameswap.options import EngineName, RestorerName, choices
+from frameswap.identity.build import MAX_PHOTOS
+from frameswap.options import EngineName, GenderName, KeepRegion, RestorerName, choices
 
 _IMAGE_HELP = "an http(s) URL, a base64 string, or a data URI (data:image/png;base64,...)"
 
@@ -35,7 +36,13 @@ class FaceSwapRequest(BaseModel):
         },
     )
 
-    source_img: str = Field(..., min_length=1, description=f"The face to put in: {_IMAGE_HELP}.")
+    source_img: str | list[str] = Field(
+        ...,
+        min_length=1,
+        description=f"The face to put in: {_IMAGE_HELP}. Also an identity file from `frameswap identity "
+        "build` (same forms), or a JSON list of up to 32 photos of one person: they become one identity "
+        "(a photo whose face is another person is refused, naming it).",
+    )
     target_img: str = Field(
         ...,
         min_length=1,
@@ -62,6 +69,23 @@ class FaceSwapRequest(BaseModel):
         + ", ".join(choices(EngineName))
         + ". Omitted: the server's engine. GET /v1/info lists the installed ones.",
     )
+    keep: list[KeepRegion] = Field(
+        default_factory=list,
+        description="Regions of each target face left exactly as they were: mouth, eyes, brows "
+        '(e.g. ["mouth"] keeps the lips of a talking clip).',
+    )
+    gender: GenderName | None = Field(
+        None,
+        description="Only target faces of this gender (female or male), indexed among themselves; needs "
+        "the insightface analyzer with buffalo_l's genderage.onnx (an error with the embedded engine).",
+    )
+
+    @field_validator("source_img")
+    @classmethod
+    def _photo_count(cls, value: object) -> object:
+        if isinstance(value, list) and not 1 <= len(value) <= MAX_PHOTOS:
+            raise ValueError(f"source_img as a list takes 1 to {MAX_PHOTOS} photos")
+        return value
 
     @field_validator("input_faces_index", "source_faces_index", mode="before")
     @classmethod

@@ -45,6 +45,7 @@ from frameswap.engines.classic.blend import (
     transfer_color,
 )
 from frameswap.engines.classic.mesh import align_shape, extend_68, triangulate, warp_mesh
+from frameswap.engines.classic.photos import PhotoSet
 from frameswap.engines.classic.pose import far_side_weight, yaw_degrees, yaw_weight
 from frameswap.engines.classic.regions import (
     JAW,
@@ -170,6 +171,11 @@ class ClassicEngine:
             foreign = not_skin(lab, region, features, skin, self.options.skin_threshold, _face_width(pts))
             valid = region & ~foreign
         return ClassicSource(np.dstack([crop, valid]), pts, ext, skin)
+
+    def prepare_photos(self, photos: Sequence[tuple[np.ndarray, Face]]) -> PhotoSet:
+        """Several photos of one person: each target face takes the one posed most like it."""
+        sources = [self.prepare_source(image, face) for image, face in photos]
+        return PhotoSet.from_photos(sources, [face for _, face in photos])
 
     def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
         """The target face's skin statistics (Lab mean, then std) for the pipeline to smooth per
