@@ -168,7 +168,7 @@ def test_genderage_matches_insightface_attribute(models_dir):
     image[60:170, 150:230] = (30, 60, 220)
     faces = [Face(np.array(b, np.float32), 1.0, np.zeros((5, 2), np.float32))
              for b in ([25, 35, 105, 125], [140, 55, 235, 175], [0, 0, 60, 40])]
-    got = ours.predict([image], [faces])[0]
+    got = ours.predict([image], [[f.box for f in faces]])[0]
 
     class _IFFace(dict):
         bbox = None

@@ -232,6 +232,47 @@ def test_pick_click_swap_download(serve, browser, swapper, samples):
     assert_only_this_origin(browser, server)
 
 
+class HeldSwapper(RecordingSwapper):
+    """Lists faces for real; a swap reports 1 of 10 frames, then waits for its cancel event (the
+    server's DELETE sets it) and records whether it came: a job only a Cancel can end."""
+
+    def __init__(self, inner: FaceSwapper) -> None:
+        super().__init__(inner)
+        self.cancelled = threading.Event()
+
+    def swap(self, source, target, output=None, *, on_progress=None, cancel=None, **kwargs):
+        from frameswap.errors import CancelledError
+
+        on_progress(1, 10)
+        if cancel.wait(WAIT_S):
+            self.cancelled.set()
+            raise CancelledError("cancelled")
+        raise AssertionError("the page's Cancel never reached the job")
+
+
+def test_cancel_stops_the_running_job(serve, browser, swapper, samples):
+    held = HeldSwapper(swapper.inner)
+    server = serve(held)
+    browser.get(server.url + "/")
+    browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
+    browser.find_element(By.ID, "target-file").send_keys(str(samples.gif))
+    wait(browser, lambda d: len(faces_in(d, "source")) >= 1 and len(faces_in(d, "target")) >= 2)
+    browser.find_element(By.ID, "swap").click()
+    wait(browser, lambda d: d.find_element(By.ID, "job-status").text == "1 / 10 frames")
+    job_id = browser.execute_script("return state.job")
+    cancel = browser.find_element(By.ID, "cancel")
+    assert cancel.is_enabled()
+    cancel.click()
+    wait(browser, lambda d: d.find_element(By.ID, "job-status").text == "Cancelled")
+    browser.shot("05-cancelled")
+    assert held.cancelled.wait(30)  # the worker's job saw the cancel
+    assert not browser.find_element(By.ID, "cancel").is_enabled()
+    assert browser.find_element(By.ID, "swap").is_enabled()
+    assert not browser.find_element(By.ID, "error").is_displayed()
+    gone = requests.get(f"{server.url}/v2/jobs/{job_id}", timeout=10)
+    assert gone.status_code == 404  # DELETE removed the job
+
+
 def test_drop_keyboard_and_a_narrow_screen(serve, browser, swapper, samples):
     server = serve(swapper)
     browser.set_window_size(360, 800)

@@ -91,7 +91,8 @@ class InsightFaceAnalyzer:
             raise ModelNotFoundError("this insightface analyzer has no genderage model")
         if not isinstance(model, GenderAge):
             model = self._gender_model = model()
-        return [[gender for gender, _ in per_image] for per_image in model.predict(list(images), faces)]
+        boxes = [[face.box for face in per_image] for per_image in faces]
+        return [[gender for gender, _ in per_image] for per_image in model.predict(list(images), boxes)]
 
     def analyze(self, images: Sequence[np.ndarray], *, embed: bool = True) -> list[list[Face]]:
         """Faces of each image, large → small by box area, each with a raw 512-D embedding

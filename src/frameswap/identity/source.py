@@ -64,7 +64,7 @@ def source_photos(
             # a file's own name (not its folders: the identity file may travel); else its position
             named = isinstance(item, (str, Path)) and len(str(item)) < 300 and Path(item).is_file()
             name = Path(item).name if named else f"source photo {i + 1}"
-            rgb = item if isinstance(item, np.ndarray) else first_frame(item, limits, fetcher, name)  # type: ignore[arg-type]
+            rgb = item if isinstance(item, np.ndarray) else first_frame(item, limits, fetcher, name)
             photos.append((name, np.ascontiguousarray(rgb)))
         with analyzer_lock:
             return SourcePhotos(build_identity(analyzer, photos), None, None)

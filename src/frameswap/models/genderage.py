@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.faces.types import Face
 from frameswap.models.session import SessionOptions, create_session
 
 
@@ -68,14 +67,15 @@ class GenderAge:
         return cls(session, mean, std)
 
     def predict(
-        self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]
+        self, images: Sequence[np.ndarray], boxes: Sequence[Sequence[np.ndarray]]
     ) -> list[list[tuple[int, int]]]:
-        """(gender, age) of every face of every RGB image: gender 0 female, 1 male."""
+        """(gender, age) of every face box (x1, y1, x2, y2) of every RGB image: gender 0 female,
+        1 male. Boxes, not faces: the models layer knows nothing of the faces layer's types."""
         size = self.input_size
         crops = [
-            cv2.warpAffine(image, attribute_matrix(face.box, size), (size, size), borderValue=0.0)
-            for image, per_image in zip(images, faces, strict=True)
-            for face in per_image
+            cv2.warpAffine(image, attribute_matrix(box, size), (size, size), borderValue=0.0)
+            for image, per_image in zip(images, boxes, strict=True)
+            for box in per_image
         ]
         if not crops:
             return [[] for _ in images]
@@ -90,7 +90,7 @@ class GenderAge:
             )
         results = [(int(np.argmax(p[:2])), int(np.round(p[2] * 100))) for p in preds.reshape(-1, 3)]
         out, k = [], 0
-        for per_image in faces:
+        for per_image in boxes:
             out.append(results[k : k + len(per_image)])
             k += len(per_image)
         return out
