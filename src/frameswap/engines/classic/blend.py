@@ -18,18 +18,34 @@ import numpy as np
 from frameswap.engines.classic.regions import SkinModel
 
 _STD_RATIO = (0.5, 1.4)  # contrast change allowed by the colour transfer (dim, flat frames need 0.5)
+_NEUTRAL = np.float32(128.0)  # a and b of grey in OpenCV's 8-bit Lab
+_CHROMA_GAIN = (0.25, 3.0)  # chroma scaling allowed; beyond it an additive remainder makes up the mean
 
 
 def transfer_color(lab: np.ndarray, source: SkinModel, target: SkinModel, strength: float) -> np.ndarray:
-    """``lab`` (float32 Lab) moved from the ``source`` skin statistics to the ``target`` ones.
+    """``lab`` (float32, OpenCV's 8-bit Lab scale) moved from the ``source`` skin statistics to the
+    ``target`` ones.
 
-    Means move fully at ``strength`` 1 (the new face takes the target's skin tone: a dark face
-    stays dark); contrast moves within ``_STD_RATIO`` only, so noise is not amplified.
+    Lightness: its mean moves fully at ``strength`` 1 (a dark face stays dark), its contrast within
+    ``_STD_RATIO`` only, so noise is not amplified. Chroma (a, b): a gain about neutral grey (128),
+    so the source skin's mean chroma becomes the target's while neutral features (brows, lashes,
+    the whites of the eyes, teeth) stay neutral. Why not Reinhard's shift on chroma too: it moves
+    every pixel by the difference of the two skins, so whatever is less saturated than a tanned
+    source's skin lands past neutral on a pale target, and brows and eye sockets turn blue-violet.
+    Where the gain would leave ``_CHROMA_GAIN`` (a near-grey or odd source skin), an additive
+    remainder still brings the skin's mean chroma to the target's.
     """
     s_std = np.maximum(source.std, np.asarray(SkinModel.MIN_STD, np.float32))
     t_std = np.maximum(target.std, np.asarray(SkinModel.MIN_STD, np.float32))
-    ratio = np.clip(t_std / s_std, *_STD_RATIO)
-    moved = (lab - source.mean) * ratio + target.mean
+    ratio = float(np.clip(t_std[0] / s_std[0], *_STD_RATIO))
+    s_chroma = np.asarray(source.mean[1:], np.float32) - _NEUTRAL
+    t_chroma = np.asarray(target.mean[1:], np.float32) - _NEUTRAL
+    safe = np.where(np.abs(s_chroma) > 1e-3, s_chroma, np.float32(1e-3))
+    gain = np.clip(t_chroma / safe, *_CHROMA_GAIN).astype(np.float32)
+    offset = t_chroma - s_chroma * gain
+    moved = np.empty_like(lab, dtype=np.float32)
+    moved[..., 0] = (lab[..., 0] - source.mean[0]) * ratio + target.mean[0]
+    moved[..., 1:] = (lab[..., 1:] - _NEUTRAL) * gain + offset + _NEUTRAL
     return lab + strength * (moved - lab)
 
 

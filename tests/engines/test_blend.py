@@ -1,0 +1,62 @@
+"""The classic engine's colour transfer, against its defining properties on synthetic Lab pixels."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from frameswap.engines.classic.blend import transfer_color
+from frameswap.engines.classic.regions import SkinModel
+
+NEUTRAL = 128.0
+
+
+def skin(l_mean: float, a: float, b: float, spread: float = 12.0) -> SkinModel:
+    return SkinModel(np.array([l_mean, a, b], np.float32), np.array([spread, 4.0, 5.0], np.float32))
+
+
+def lab_of(rgb: tuple[int, int, int]) -> np.ndarray:
+    return cv2.cvtColor(np.array([[rgb]], np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
+
+
+def test_a_tanned_source_on_a_pale_target_keeps_dark_features_neutral():
+    # a tanned source skin (strong yellow) onto a pale pink target: a brow hair, darker and far less
+    # yellow than the source's skin, must stay near-neutral grey, not turn blue (b below neutral)
+    tanned, pale = lab_of((196, 140, 100)), lab_of((238, 205, 196))
+    source, target = skin(*tanned), skin(*pale)
+    brow = lab_of((70, 62, 58))
+    moved = transfer_color(brow[None, None], source, target, 1.0)[0, 0]
+    assert moved[2] >= NEUTRAL - 1.0  # not blue
+    assert moved[1] >= NEUTRAL - 1.0  # not green
+    rgb = cv2.cvtColor(np.clip(moved + 0.5, 0, 255).astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0]
+    assert int(rgb[2]) <= int(rgb[0]) + 8  # blue does not dominate red in the result
+
+
+@given(  # skin chroma pairs whose ratio stays inside the gain's range (0.25 to 3)
+    a_s=st.floats(136, 160), b_s=st.floats(140, 175), a_t=st.floats(136, 152), b_t=st.floats(140, 164),
+    l_s=st.floats(60, 200), l_t=st.floats(60, 200),
+)
+def test_skin_mean_becomes_the_target_s_and_grey_stays_grey(a_s, b_s, a_t, b_t, l_s, l_t):
+    source, target = skin(l_s, a_s, b_s), skin(l_t, a_t, b_t)
+    pixels = np.array([[[l_s, a_s, b_s], [100.0, NEUTRAL, NEUTRAL]]], np.float32)
+    moved = transfer_color(pixels, source, target, 1.0)[0]
+    np.testing.assert_allclose(moved[0], [l_t, a_t, b_t], atol=1e-3)  # the skin's mean goes across
+    np.testing.assert_allclose(moved[1, 1:], [NEUTRAL, NEUTRAL], atol=1e-3)  # grey keeps no tint
+
+
+def test_a_grey_source_skin_still_takes_the_target_s_mean_chroma():
+    # a black-and-white source photo: chroma cannot be scaled up from zero, the remainder is added
+    source, target = skin(150, NEUTRAL + 0.5, NEUTRAL), skin(150, 145.0, 150.0)
+    moved = transfer_color(source.mean[None, None].copy(), source, target, 1.0)[0, 0]
+    np.testing.assert_allclose(moved, target.mean, atol=1e-3)
+
+
+def test_strength_zero_changes_nothing_and_half_goes_half_way():
+    source, target = skin(120, 150, 160), skin(160, 140, 145)
+    rng = np.random.default_rng(0)
+    lab = rng.uniform(0, 255, (8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(transfer_color(lab, source, target, 0.0), lab)
+    full = transfer_color(lab, source, target, 1.0)
+    np.testing.assert_allclose(transfer_color(lab, source, target, 0.5), (lab + full) / 2, atol=1e-3)
