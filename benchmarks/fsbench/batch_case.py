@@ -36,7 +36,7 @@ def run_batch_case(
     on_event: Callable[[str], None],
 ) -> dict[str, Any]:
     """Time ``files`` copies of ``case`` serially and on ``workers`` processes."""
-    from frameswap.batch import batch
+    from frameswap.batching import batch
 
     folder = Path(work_dir) / "batch"
     shutil.rmtree(folder, ignore_errors=True)  # exactly ``files`` inputs, no outputs of an earlier run

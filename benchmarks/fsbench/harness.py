@@ -269,7 +269,7 @@ def run_benchmarks(config: BenchConfig, on_event: Event = lambda message: None) 
                           "error": f"{type(error).__name__}: {error}"}
             report["cases"].append(result)
     if config.batch_files:
-        from frameswap.batch.runner import default_workers
+        from frameswap.batching.runner import default_workers
 
         (case,) = build_cases(work_dir, (config.batch_input,))
         report["batch"] = run_batch_case(case, work_dir, files=config.batch_files,

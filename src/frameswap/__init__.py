@@ -17,13 +17,13 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from frameswap.api import FaceSwapper, swap
-    from frameswap.batch import BatchResult, batch
+    from frameswap.batching import BatchResult, batch
     from frameswap.media import open_media, write_media
     from frameswap.pipeline.result import SwapResult
 
 _LAZY = {
-    "batch": "frameswap.batch",
-    "BatchResult": "frameswap.batch",
+    "batch": "frameswap.batching",
+    "BatchResult": "frameswap.batching",
     "swap": "frameswap.api",
     "FaceSwapper": "frameswap.api",
     "SwapResult": "frameswap.pipeline.result",

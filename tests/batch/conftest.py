@@ -35,7 +35,7 @@ def models_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pool_run(mixed, source, models_dir, tmp_path_factory):
     """The mixed folder through the local process pool (2 workers), once for the session."""
-    from frameswap.batch import batch
+    from frameswap.batching import batch
 
     out = tmp_path_factory.mktemp("pool") / "out"
     result = batch(source, [mixed], out, workers=2, report=out.parent / "report.jsonl", models_dir=models_dir)

@@ -10,8 +10,8 @@ import sys
 import pytest
 from batchkit import DURATIONS, GOOD, MEDIA, VIDEO_PTS, statuses
 
-from frameswap.batch import batch
-from frameswap.batch.discover import discover
+from frameswap.batching import batch
+from frameswap.batching.discover import discover
 from frameswap.cli import main
 from frameswap.cli.exit_codes import BATCH_FAILURES
 from frameswap.errors import MediaNotFoundError, OptionsError
@@ -141,9 +141,9 @@ def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, m
     import threading
     import time
 
-    from frameswap.batch.discover import BatchItem
-    from frameswap.batch.local import LocalPoolExecutor
-    from frameswap.batch.work import WorkerSpec
+    from frameswap.batching.discover import BatchItem
+    from frameswap.batching.local import LocalPoolExecutor
+    from frameswap.batching.work import WorkerSpec
     from frameswap.options import SwapOptions
 
     pool = LocalPoolExecutor(WorkerSpec(models_dir=models_dir), source.read_bytes(), SwapOptions(), workers=1)

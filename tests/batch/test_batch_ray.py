@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from batchkit import GOOD, MEDIA, statuses
 
-from frameswap.batch import batch
+from frameswap.batching import batch
 
 
 def test_ray_gives_the_pool_s_bytes_fails_the_corrupt_file_and_skips_on_rerun(

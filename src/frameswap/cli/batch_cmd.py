@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from frameswap.batch import batch
+    from frameswap.batching import batch
     from frameswap.models.store import resolve_models_dir
 
     result = batch(

@@ -19,9 +19,9 @@ from typing import Protocol
 from tqdm import tqdm
 
 from frameswap.atomic import sweep_stale_parts
-from frameswap.batch.discover import BatchItem, discover
-from frameswap.batch.report import ItemResult, summary_table, write_report
-from frameswap.batch.work import WorkerSpec
+from frameswap.batching.discover import BatchItem, discover
+from frameswap.batching.report import ItemResult, summary_table, write_report
+from frameswap.batching.work import WorkerSpec
 from frameswap.errors import MediaNotFoundError, OptionsError
 from frameswap.options import ProviderName, SwapOptions
 
@@ -84,7 +84,7 @@ def _executor(
     items: int,
 ) -> Executor:
     if ray is not None and ray is not False:
-        from frameswap.batch.ray_executor import RayExecutor
+        from frameswap.batching.ray_executor import RayExecutor
 
         address = None if ray is True else ray
         return RayExecutor(
@@ -93,10 +93,10 @@ def _executor(
         )
     count = min(workers or default_workers(), items)
     if count <= 1:
-        from frameswap.batch.local import SerialExecutor
+        from frameswap.batching.local import SerialExecutor
 
         return SerialExecutor(spec, source, options)
-    from frameswap.batch.local import LocalPoolExecutor
+    from frameswap.batching.local import LocalPoolExecutor
 
     return LocalPoolExecutor(spec, source, options, count)
 

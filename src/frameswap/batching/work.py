@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from frameswap.batch.report import ItemResult, error_code, error_message
+from frameswap.batching.report import ItemResult, error_code, error_message
 from frameswap.media.writer import suffix_format
 from frameswap.options import ProviderName, SwapOptions
 

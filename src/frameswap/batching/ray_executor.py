@@ -18,9 +18,9 @@ from contextlib import ExitStack
 from typing import Any
 
 from frameswap.atomic import atomic_output
-from frameswap.batch.discover import BatchItem
-from frameswap.batch.report import ItemResult, error_code, error_message
-from frameswap.batch.work import Job, JobOutput, SwapWorker, WorkerSpec
+from frameswap.batching.discover import BatchItem
+from frameswap.batching.report import ItemResult, error_code, error_message
+from frameswap.batching.work import Job, JobOutput, SwapWorker, WorkerSpec
 from frameswap.cluster.ray_runtime import ray_connection, worker_count, worker_resources
 from frameswap.options import SwapOptions
 

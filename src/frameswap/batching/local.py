@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from frameswap.batch.discover import BatchItem
-from frameswap.batch.report import ItemResult
-from frameswap.batch.work import Job, JobOutput, SwapWorker, WorkerSpec
+from frameswap.batching.discover import BatchItem
+from frameswap.batching.report import ItemResult
+from frameswap.batching.work import Job, JobOutput, SwapWorker, WorkerSpec
 from frameswap.options import SwapOptions
 
 
