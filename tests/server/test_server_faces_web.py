@@ -99,6 +99,15 @@ def test_faces_errors_carry_message_and_hint(make_client, models_dir):
     assert wrong_engine.status_code == 400 and "engine" in wrong_engine.json()["error"]
 
 
+def test_an_invalid_faces_body_is_a_400_naming_the_faces_fields(make_client, fake):
+    client = make_client(swapper=fake)
+    missing = client.post("/v1/faces", json={})
+    assert missing.status_code == 400 and missing.json()["code"] == "bad_request"
+    assert "image" in missing.json()["error"] and "image" in missing.json()["hint"]
+    broken = client.post("/v1/faces", content=b"{not json", headers={"content-type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["code"] == "bad_request"
+
+
 def test_swap_request_may_name_the_engine(make_client, fake):
     client = make_client()
     body = {"source_img": b64(png_bytes(color=(9, 99, 199))), "target_img": b64(png_bytes())}

@@ -210,21 +210,30 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request body"
 
 
+_SWAP_BODY_HINT = (
+    "Send a JSON body with source_img and target_img (strings) and the optional "
+    "input_faces_index, source_faces_index, face_restore and base64 fields."
+)
+_BODY_HINTS = {  # routes whose body is not a swap request
+    "/v1/faces": "Send a JSON body with image (an http(s) URL, base64 or a data URI) and the optional "
+    "role, engine, reference_frame and images fields.",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers so every error, expected or not, answers as described above."""
 
     async def on_known(_: Request, exc: Exception) -> JSONResponse:
         return error_response(exc)
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):
             return error_response(exc)
         return JSONResponse(
             {
                 "error": scrub_paths(_validation_message(exc)),
                 "code": "bad_request",
-                "hint": "Send a JSON body with source_img and target_img (strings) and the optional "
-                "input_faces_index, source_faces_index, face_restore and base64 fields.",
+                "hint": _BODY_HINTS.get(request.url.path, _SWAP_BODY_HINT),
             },
             status_code=400,
         )

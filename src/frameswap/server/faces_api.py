@@ -170,8 +170,9 @@ _BODY_DOC: dict[str, Any] = {
 async def faces(request: Request, ctx: Ctx, owner: Owner) -> Any:
     """The faces of `image` with the indexes a swap with the same engine uses (largest first; on an
     animation, tracked people in order of the reference frame, then of appearance)."""
+    # an invalid body raises RequestValidationError, which the app's handler answers with 400
+    body = await run_in_threadpool(parse_body, FacesRequest, await read_body(request))
     try:
-        body = await run_in_threadpool(parse_body, FacesRequest, await read_body(request))
         options = _options(ctx, body)
         job = ctx.jobs.submit(_work(ctx, body, options), owner=owner)
         outcome = await job_outcome(request, ctx.jobs, job)
