@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from PIL import Image
 
 from frameswap.cli import main
 from frameswap.engines.classic.photos import head_pose
+from frameswap.errors import OverwriteInputError
 from frameswap.identity import load_identity, save_identity
 from frameswap.media import open_media
 from frameswap.options import SwapOptions
@@ -103,3 +107,15 @@ def test_kept_lips_and_eyes_equal_the_input(samples, still, swapper, dlib_analyz
     assert np.any(plain[region] != rgb[region])  # the swap changes lips and eyes...
     assert np.array_equal(kept[region], rgb[region])  # ...keep leaves them as they were
     assert np.any(kept[~region] != rgb[~region])  # and the faces are still swapped
+
+
+def test_a_photo_of_a_source_list_is_never_overwritten(swapper, tmp_path):
+    """The output named as one of the source list's photos is refused, and that photo is intact."""
+    sample = Path(__file__).resolve().parents[2] / "samples" / "source_astronaut.jpg"
+    a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    shutil.copyfile(sample, a)
+    shutil.copyfile(sample, b)
+    before = a.read_bytes()
+    with pytest.raises(OverwriteInputError):
+        swapper.swap([str(a), str(b)], str(b), str(a))
+    assert a.read_bytes() == before

@@ -32,11 +32,14 @@ class SourcePhotos:
     """Either one photo (``identity`` None: read it as before) or an identity.
 
     ``photo`` is the photo as bytes or a path, already fetched, so a URL is fetched only once.
+    ``files`` lists every file the source was read from (the photo, the identity file, or each
+    photo of a list) because none of them may be a swap's output: the pipeline checks them all.
     """
 
     identity: Identity | None
     photo: bytes | Path | np.ndarray | None  # an RGB array stays one (the pipeline checks it)
-    path: Path | None  # the source file, when it is one (never to be overwritten)
+    path: Path | None  # the source file, when it is one file (names the identity's ingredient)
+    files: tuple[Path, ...] = ()
 
 
 def first_frame(source: Source, limits: MediaLimits, fetcher: Fetcher | None, name: str) -> np.ndarray:
@@ -60,19 +63,30 @@ def source_photos(
         return SourcePhotos(None, source, None)
     if isinstance(source, (list, tuple)):
         photos = []
+        files = []
         for i, item in enumerate(source):
             # a file's own name (not its folders: the identity file may travel); else its position
             named = isinstance(item, (str, Path)) and len(str(item)) < 300 and Path(item).is_file()
             name = Path(item).name if named else f"source photo {i + 1}"
-            rgb = item if isinstance(item, np.ndarray) else first_frame(item, limits, fetcher, name)
+            if isinstance(item, np.ndarray):
+                rgb = item
+            else:
+                # resolved here, not inside first_frame, to learn its file (and fetch a URL once)
+                item_source = resolve_source(item, limits=limits, fetcher=fetcher, name=name)
+                if item_source.path is not None:
+                    files.append(item_source.path)
+                photo = item_source.path if item_source.path is not None else item_source.read_bytes()
+                rgb = first_frame(photo, limits, fetcher, name)
             photos.append((name, np.ascontiguousarray(rgb)))
         with analyzer_lock:
-            return SourcePhotos(build_identity(analyzer, photos), None, None)
+            return SourcePhotos(build_identity(analyzer, photos), None, None, tuple(files))
     resolved = resolve_source(source, limits=limits, fetcher=fetcher, name="source")  # type: ignore[arg-type]
+    files = [resolved.path] if resolved.path is not None else []
     if is_identity_file(resolved.head(8)):
-        return SourcePhotos(load_identity(resolved.read_bytes(), resolved.name, limits), None, resolved.path)
+        identity = load_identity(resolved.read_bytes(), resolved.name, limits)
+        return SourcePhotos(identity, None, resolved.path, tuple(files))
     photo = resolved.path if resolved.path is not None else resolved.read_bytes()
-    return SourcePhotos(None, photo, resolved.path)
+    return SourcePhotos(None, photo, resolved.path, tuple(files))
 
 
 def identity_faces(

@@ -89,7 +89,7 @@ class _Selection:
     prepared: dict[int, Any]  # source index → engine's prepared source
     source_count: int  # faces found in the source photo
     source: Ingredient  # the source photo as read (its file is never to be overwritten)
-    identity_path: Path | None = None  # an identity file given as the source (never overwritten)
+    source_files: tuple[Path, ...] = ()  # every file the source was read from (never overwritten)
     found: int = 0  # people indexed in the target
 
     def source_for_target(self) -> dict[int, Any]:
@@ -177,7 +177,7 @@ def _select(
                 raise out_of_range("source_faces_index", s, 1, "source identity")
         prepared = {0: _prepare_identity(models, given.identity)}
         return _Selection(pairs=pairs, prepared=prepared, source_count=1,
-                          source=_identity_ingredient(given.identity, given.path), identity_path=given.path)
+                          source=_identity_ingredient(given.identity, given.path), source_files=given.files)
     assert given.photo is not None  # not an identity: one photo
     source_rgb, source_faces, photo = analyze_source(models, given.photo, options, fetcher)
     for _, s in pairs:
@@ -186,7 +186,8 @@ def _select(
     with models.engine_lock:
         used = {s for _, s in pairs}
         prepared = {s: models.engine.prepare_source(source_rgb, source_faces[s]) for s in used}
-    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source=photo)
+    return _Selection(pairs=pairs, prepared=prepared, source_count=len(source_faces), source=photo,
+                      source_files=given.files)
 
 
 def run_swap(
@@ -214,7 +215,7 @@ def run_swap(
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
         if destination is not None:
-            for path in (reader.path, selection.source.source.path, selection.identity_path):
+            for path in (reader.path, selection.source.source.path, *selection.source_files):
                 if same_file(destination, path):
                     raise OverwriteInputError(f"{destination}: refusing to overwrite an input file")
         fmt = format_for(destination, info, options.output_format)
