@@ -14,7 +14,7 @@ from frameswap.batching import batch
 from frameswap.batching.discover import discover
 from frameswap.cli import main
 from frameswap.cli.exit_codes import BATCH_FAILURES
-from frameswap.errors import MediaNotFoundError, OptionsError
+from frameswap.errors import MediaNotFoundError, OptionsError, OverwriteInputError
 
 
 def _touch(path, text="x"):
@@ -61,6 +61,18 @@ def test_unsafe_batches_are_refused_before_any_work(tmp_path):
         discover([tmp_path / "nowhere"], tmp_path / "out")
     with pytest.raises(MediaNotFoundError, match="no media file"):
         discover([f"{tmp_path}/*.webm"], tmp_path / "out")
+
+
+def test_a_report_over_the_source_an_input_or_an_output_is_refused_before_any_work(tmp_path):
+    source = _touch(tmp_path / "me.jpg", "source")
+    clip = _touch(tmp_path / "in/clip.gif", "input")
+    done = _touch(tmp_path / "out/clip.gif", "output")
+    for report, error in ((source, OverwriteInputError), (clip, OverwriteInputError),
+                          (tmp_path / "in/../in/clip.gif", OverwriteInputError), (done, OptionsError)):
+        with pytest.raises(error, match="the report would overwrite"):
+            batch(source, [tmp_path / "in"], tmp_path / "out", report=report, force=True)
+    assert (source.read_text(), clip.read_text(), done.read_text()) == ("source", "input", "output")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["clip.gif", "clip.gif", "in", "me.jpg", "out"]
 
 
 def test_pool_outputs_equal_one_swap_at_a_time_and_the_corrupt_file_fails_alone(

@@ -22,7 +22,8 @@ from frameswap.atomic import sweep_stale_parts
 from frameswap.batching.discover import BatchItem, discover
 from frameswap.batching.report import ItemResult, summary_table, write_report
 from frameswap.batching.work import WorkerSpec
-from frameswap.errors import MediaNotFoundError, OptionsError
+from frameswap.errors import MediaNotFoundError, OptionsError, OverwriteInputError
+from frameswap.media.writer import same_file
 from frameswap.options import ProviderName, SwapOptions
 
 
@@ -71,6 +72,21 @@ def default_workers() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def _check_report(report: Path, source: Path, items: Sequence[BatchItem]) -> None:
+    """Refuse a report that would replace the source photo, an input or an output.
+
+    Checked before any work, because the report is written last: finding out then would lose
+    a file the batch was given (or one it just made) to the JSONL.
+    """
+    for item in items:
+        if same_file(report, item.input):
+            raise OverwriteInputError(f"{report}: the report would overwrite the input {item.input}")
+        if same_file(report, item.output):
+            raise OptionsError(f"{report}: the report would overwrite the output {item.output}")
+    if same_file(report, source):
+        raise OverwriteInputError(f"{report}: the report would overwrite the source photo {source}")
 
 
 def _executor(
@@ -135,6 +151,8 @@ def batch(
     items = discover(inputs, out_dir, options.output_format)
     if any(item.output.resolve() == source_path.resolve() for item in items):
         raise OptionsError(f"an output would overwrite the source photo {source}")
+    if report is not None:
+        _check_report(Path(report), source_path, items)
     # a run killed outright (SIGKILL, power loss) leaves its temporary files; this run removes them
     swept = tuple(p for folder in sorted({i.output.parent for i in items}) for p in sweep_stale_parts(folder))
     results: dict[BatchItem, ItemResult] = {}
