@@ -1,6 +1,7 @@
 """What a user sees when an optional part is not installed: no ONNX Runtime (the [cpu]/[gpu] extras are
-exclusive, so a bare install has neither), both runtimes at once, and ``frameswap bench`` outside a
-checkout or without the [bench] extra. Each is simulated in this process only (``monkeypatch``)."""
+exclusive, so a bare install has neither), both runtimes at once, ``frameswap bench`` outside a
+checkout or without the [bench] extra, and C2PA signing without the [c2pa] extra. Each is simulated
+in this process only (``monkeypatch``)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ def test_missing_cuda_with_one_runtime_does_not_mention_uninstalling():
     with pytest.raises(ProviderError) as caught:
         session.resolve_providers(["cuda"])
     assert "frameswap[gpu]" in str(caught.value) and "uninstall" not in str(caught.value)
+
+
+def test_signing_without_the_c2pa_extra_exits_with_the_missing_part_code(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "c2pa", None)
+    photo = CHECKOUT / "samples" / "source_astronaut.jpg"
+    out = tmp_path / "out.jpg"
+    code = main(["swap", str(photo), str(photo), "-o", str(out),
+                 "--c2pa-cert", str(tmp_path / "cert.pem"), "--c2pa-key", str(tmp_path / "key.pem")])
+    assert code == MISSING_PART  # a missing extra, not a bad option (2)
+    assert 'pip install "frameswap[c2pa]"' in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_bench_outside_a_checkout_says_where_to_run_it(tmp_path):

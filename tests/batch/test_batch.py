@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import types
 
 import pytest
 from batchkit import DURATIONS, GOOD, MEDIA, VIDEO_PTS, statuses
@@ -14,7 +15,8 @@ from frameswap.batching import batch
 from frameswap.batching.discover import discover
 from frameswap.cli import main
 from frameswap.cli.exit_codes import BATCH_FAILURES
-from frameswap.errors import MediaNotFoundError, OptionsError, OverwriteInputError
+from frameswap.cluster.ray_runtime import ray_connection
+from frameswap.errors import MediaNotFoundError, MissingDependencyError, OptionsError, OverwriteInputError
 
 
 def _touch(path, text="x"):
@@ -143,8 +145,26 @@ def test_ray_without_ray_installed_says_how_to_install_it(tmp_path, source, monk
     monkeypatch.setitem(sys.modules, "ray", None)  # makes "import ray" fail as if it were not installed
     (tmp_path / "in").mkdir()
     _touch(tmp_path / "in/x.gif")
-    with pytest.raises(OptionsError, match=r"frameswap\[ray\]"):
+    with pytest.raises(MissingDependencyError, match=r"frameswap\[ray\]"):
         batch(source, [tmp_path / "in"], tmp_path / "out", ray=True)
+
+
+def test_a_local_ray_starts_without_usage_stats_and_the_environment_is_left_as_it_was(monkeypatch):
+    seen = []
+    fake = types.SimpleNamespace(
+        is_initialized=lambda: False,
+        init=lambda **kwargs: seen.append(os.environ.get("RAY_USAGE_STATS_ENABLED")),
+        shutdown=lambda: None,
+    )
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.delenv("RAY_USAGE_STATS_ENABLED", raising=False)
+    with ray_connection(None):
+        assert "RAY_USAGE_STATS_ENABLED" not in os.environ
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")  # the user's choice wins
+    with ray_connection("local"):
+        pass
+    assert seen == ["0", "1"]
+    assert os.environ["RAY_USAGE_STATS_ENABLED"] == "1"
 
 
 def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, models_dir, tmp_path):

@@ -20,19 +20,40 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from frameswap.errors import OptionsError
+from frameswap.errors import MissingDependencyError, OptionsError
 
 INSTALL_HINT = "pip install 'frameswap[ray]'"
 DEFAULT_GPUS_PER_WORKER = 0.5  # two workers share a GPU: one decodes/encodes while the other infers
 
 
 def require_ray() -> ModuleType:
-    """The ``ray`` module, or an ``OptionsError`` that says how to install it."""
+    """The ``ray`` module, or a ``MissingDependencyError`` that says how to install it (a missing
+    extra, not a bad option: the CLI exits with MISSING_PART)."""
     try:
         import ray
     except ImportError:
-        raise OptionsError(f"--ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+        raise MissingDependencyError(f"--ray needs Ray, which is not installed: {INSTALL_HINT}") from None
     return ray
+
+
+@contextmanager
+def _no_usage_stats() -> Iterator[None]:
+    """``RAY_USAGE_STATS_ENABLED=0`` for the block, unless the user set it, then as it was.
+
+    Ray decides whether to report usage from this variable when ``ray.init`` starts the local
+    head (its processes inherit the environment then); ``ray.init`` has no argument for it, and
+    a ``runtime_env`` reaches only the workers. So it is set just around the call: a library must
+    not change its host process's environment for good.
+    """
+    name = "RAY_USAGE_STATS_ENABLED"
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = "0"
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 @contextmanager
@@ -43,8 +64,8 @@ def ray_connection(address: str | None) -> Iterator[ModuleType]:
         yield ray
         return
     if address in (None, "local"):
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # frameswap never reports on its user's behalf
-        ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+        with _no_usage_stats():  # frameswap never reports on its user's behalf
+            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     else:
         ray.init(address=address, logging_level=logging.WARNING)
     try:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from frameswap.atomic import atomic_output
-from frameswap.errors import MediaEncodeError, OptionsError
+from frameswap.errors import MediaEncodeError, MissingDependencyError, OptionsError
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.writer import content_type_for
 from frameswap.provenance.xmp import DIGITAL_SOURCE_TYPE
@@ -41,7 +41,7 @@ def _import_c2pa() -> Any:
     try:
         import c2pa
     except ImportError:
-        raise OptionsError(
+        raise MissingDependencyError(
             'C2PA signing needs the c2pa-python package: pip install "frameswap[c2pa]"'
         ) from None
     return c2pa
