@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -13,10 +14,12 @@ from batchkit import DURATIONS, GOOD, MEDIA, VIDEO_PTS, statuses
 
 from frameswap.batching import batch
 from frameswap.batching.discover import discover
+from frameswap.batching.work import Job, SwapWorker, WorkerSpec
 from frameswap.cli import main
 from frameswap.cli.exit_codes import BATCH_FAILURES
 from frameswap.cluster.ray_runtime import ray_connection
 from frameswap.errors import MediaNotFoundError, MissingDependencyError, OptionsError, OverwriteInputError
+from frameswap.options import SwapOptions
 
 
 def _touch(path, text="x"):
@@ -198,3 +201,23 @@ def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, m
         pool.close()
     assert [(r.status, r.error_code) for r in results] == [("failed", "worker_crashed"), ("done", None)]
     assert not (tmp_path / "first.jpg").exists() and (tmp_path / "second.jpg").is_file()
+
+
+def test_a_bug_in_a_worker_leaves_its_traceback_in_the_log_and_a_bad_input_does_not(tmp_path, caplog):
+    worker = SwapWorker(WorkerSpec(models_dir=tmp_path), b"", SwapOptions())
+    job = Job(input="clip.gif", output_name="clip.gif", target=b"GIF89a broken")
+    caplog.set_level(logging.ERROR, logger="frameswap.batching.work")
+    bad = worker.run(job).result  # an empty source photo: a FrameswapError, the input's fault
+    assert bad.status == "failed" and bad.error_code != "internal"
+    assert caplog.records == []
+
+    def bug(*args, **kwargs):
+        return {}["missing"]
+
+    worker.swapper.swap = bug  # a bug anywhere under swap()
+    failed = worker.run(job).result
+    assert (failed.status, failed.error_code) == ("failed", "internal")
+    assert failed.error_message == "KeyError: 'missing'"
+    [record] = caplog.records
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+    assert "clip.gif" in record.getMessage()

@@ -12,13 +12,17 @@ is the same either way, so are the bytes.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from frameswap.batching.report import ItemResult, error_code, error_message
+from frameswap.errors import FrameswapError
 from frameswap.media.writer import suffix_format
 from frameswap.options import ProviderName, SwapOptions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,10 @@ class SwapWorker:
         try:
             swapped = self.swapper.swap(self.source, job.target, job.output, options=options)
         except Exception as exc:  # one bad input fails alone; the batch goes on
+            if not isinstance(exc, FrameswapError):
+                # not a bad input but a bug (or a full disk): the record keeps one line, the log
+                # keeps the traceback, which is what finding the bug needs
+                log.exception("%s: unexpected error while swapping", job.input)
             code, message = error_code(exc), error_message(exc)
             seconds = time.perf_counter() - started
             return JobOutput(ItemResult.failure(job.input, job.output_name, code, message, seconds))
