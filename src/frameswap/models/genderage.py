@@ -6,6 +6,10 @@ so the box's longer side spans 2/3 of it (no rotation); ``(x - mean) / std`` wit
 among the first 8 nodes, or a ``bn_data`` among the first 3: then mean 0, std 1); RGB in. The one
 output has 3 values: female and male scores (the argmax is the gender, 0 female, 1 male) and the
 age divided by 100.
+
+Faces go through the batch axis with :func:`~frameswap.models.batching.run_in_chunks`, like the
+other wrappers: all at once (in chunks of ``MAX_BATCH``) when the axis is symbolic, as the graph's
+fixed batch size takes them otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
+from frameswap.models.batching import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
+
+MAX_BATCH = 256  # faces per session call on a symbolic batch axis (bounds the blob's memory)
 
 
 def attribute_normalisation(node_names: Sequence[str]) -> tuple[float, float]:
@@ -55,7 +62,8 @@ class GenderAge:
         self.output_name = outputs[0].name
         self.input_size = int(shape[2])
         self.input_mean, self.input_std = float(input_mean), float(input_std)
-        self.batched = not (isinstance(shape[0], int) and shape[0] == 1)
+        # None: a symbolic batch axis (buffalo_l's), chunks of MAX_BATCH; k: chunks of exactly k
+        self.batch_capacity = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
 
     @classmethod
     def from_path(cls, path: str | Path, session_options: SessionOptions = SessionOptions()) -> GenderAge:
@@ -82,15 +90,14 @@ class GenderAge:
         blobs = cv2.dnn.blobFromImages(
             crops, 1.0 / self.input_std, (size, size), (self.input_mean,) * 3, swapRB=False
         )
-        if self.batched:
-            preds = self.session.run([self.output_name], {self.input_name: blobs})[0]
-        else:
-            preds = np.concatenate(
-                [self.session.run([self.output_name], {self.input_name: b[None]})[0] for b in blobs]
-            )
+        preds = run_in_chunks(self._call, [blobs], capacity=self.batch_capacity, max_batch=MAX_BATCH)
         results = [(int(np.argmax(p[:2])), int(np.round(p[2] * 100))) for p in preds.reshape(-1, 3)]
         out, k = [], 0
         for per_image in boxes:
             out.append(results[k : k + len(per_image)])
             k += len(per_image)
         return out
+
+    def _call(self, blobs: np.ndarray) -> np.ndarray:
+        """One session call on a chunk of blobs the batch axis takes: one row of 3 per blob."""
+        return np.asarray(self.session.run([self.output_name], {self.input_name: blobs})[0]).reshape(-1, 3)
