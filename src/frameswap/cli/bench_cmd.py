@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from frameswap.atomic import atomic_output
 from frameswap.errors import MissingDependencyError, OptionsError
 
 # checkout folders the harness imports from: fsbench, sample_recipe, kit
@@ -138,11 +139,18 @@ def run(args: argparse.Namespace) -> int:
 
     report = fsbench.run_benchmarks(config, on_event=event)
     text = json.dumps(report, indent=2)
-    (out / "report.json").write_text(text)
+    _write(out / "report.json", text)
     table = fsbench.format_report(report)
-    (out / "report.md").write_text(table + "\n")
+    _write(out / "report.md", table + "\n")
     print(text if args.json else table)
     return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a report atomically: a run killed while writing keeps the last complete report (the
+    README's figures are re-measured from these files), never half of one."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _turned_head(args: argparse.Namespace, out: Path) -> int:
@@ -154,6 +162,6 @@ def _turned_head(args: argparse.Namespace, out: Path) -> int:
 
     report = turned_head.run_turned_head(Path(args.turned_head), out / "turned_head", on_event=event)
     text = json.dumps(report, indent=2)
-    (out / "turned_head.json").write_text(text)
+    _write(out / "turned_head.json", text)
     print(text if args.json else turned_head.format_turned_head(report))
     return 0
