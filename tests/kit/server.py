@@ -114,9 +114,10 @@ class FakeSwapper:
             self.gate.wait(10)
         if self.error is not None:
             raise self.error
-        assert isinstance(source, bytes) and isinstance(target, bytes), "the server must hand over bytes"
+        photos = source if isinstance(source, list) else [source]  # a list: photos of one person
+        assert all(isinstance(p, bytes) for p in [*photos, target]), "the server must hand over bytes"
         try:  # like the real media layer: unreadable bytes are an UnsupportedMediaError
-            src = np.asarray(Image.open(io.BytesIO(source)).convert("RGB"))
+            src = np.asarray(Image.open(io.BytesIO(photos[0])).convert("RGB"))
             im = Image.open(io.BytesIO(target))
         except UnidentifiedImageError:
             raise UnsupportedMediaError("not an image format frameswap reads") from None

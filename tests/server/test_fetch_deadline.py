@@ -26,8 +26,11 @@ class DripServer:
     """Loopback HTTP server that answers every request with ``BODY``, a byte per tick; what it drips
     (status line and headers too, or the body only) is chosen per test."""
 
-    def __init__(self, drip_headers: bool) -> None:
+    def __init__(self, drip_headers: bool, body: bytes = BODY, tick_s: float = TICK_S) -> None:
         self.drip_headers = drip_headers
+        self.body = body
+        self.tick_s = tick_s
+        self.contacted = threading.Event()  # a fetcher connected (sent a request) at least once
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.stop = threading.Event()
@@ -42,14 +45,15 @@ class DripServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
+            self.contacted.set()
             with conn:
-                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(BODY)}\r\n\r\n".encode()
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(self.body)}\r\n\r\n".encode()
                 try:
                     conn.recv(4096)
                     if not self.drip_headers:
                         conn.sendall(head)
-                    for byte in (head if self.drip_headers else b"") + BODY:
-                        if self.stop.wait(TICK_S):
+                    for byte in (head if self.drip_headers else b"") + self.body:
+                        if self.stop.wait(self.tick_s):
                             return
                         conn.sendall(bytes([byte]))
                     self.sent_all.set()
@@ -112,6 +116,33 @@ def test_drip_urls_cannot_pin_the_server_workers(make_client):
             response = client.post("/v1/models/faceswap-v2", json={"source_img": url, "target_img": url})
             assert response.status_code == 400 and "took longer than" in response.json()["error"]
         assert not any(server.sent_all.is_set() for server in servers)
+    finally:
+        for server in servers:
+            server.close()
+
+
+def test_a_list_of_slow_source_urls_ends_with_the_job(make_client):
+    """A ``source_img`` list of URLs that each answer in time (0.6 s of drip against a 5 s fetch
+    timeout) but together take far longer than the 1 s job timeout. Before the fix the worker went
+    on fetching the whole list after the job had timed out; now the job's cancel and remaining time
+    stop it. The oracle is the servers' own record: the URLs late in the list are never contacted,
+    and the pool is empty again once the 504 is answered and the cut fetch has ended."""
+    servers = [DripServer(drip_headers=False, body=b"x" * 6) for _ in range(5)]
+    try:
+        client = make_client(
+            workers=1, queue_size=1, allow_loopback_urls=True, fetch_timeout_s=5.0, job_timeout_s=1.0
+        )
+        urls = [f"http://127.0.0.1:{server.port}/face.png" for server in servers]
+        response = client.post("/v1/models/faceswap-v2", json={"source_img": urls, "target_img": urls[0]})
+        assert response.status_code == 504, response.text
+        for _ in range(500):  # the worker comes back (bounded poll, not a timing assert)
+            stats = client.get("/health").json()["jobs"]
+            if stats["running"] == 0 and stats["waiting"] == 0:
+                break
+            time.sleep(0.02)
+        assert stats["running"] == 0 and stats["waiting"] == 0, stats
+        contacted = [server.contacted.is_set() for server in servers]
+        assert contacted[0] and not any(contacted[2:]), contacted
     finally:
         for server in servers:
             server.close()

@@ -175,6 +175,20 @@ def test_media_over_the_limit_is_413(make_client):
     assert_error(make_client(max_media_bytes=100).post(V1, json=body()), 413, "media_too_large")
 
 
+def test_a_source_list_shares_one_media_limit(make_client, fake):
+    """32 photos at the per-input limit each would hold 32 times that limit in a worker: the list's
+    photos together get one ``max_media_bytes``. Two photos fit, the third is refused by name, and
+    the swapper never sees the refused request."""
+    photo = png_bytes()
+    client = make_client(max_media_bytes=2 * len(photo) + len(photo) // 2)
+    fits = client.post(V1, json=body(source_img=[b64(photo), b64(photo)]))
+    assert fits.status_code == 200 and fake.calls[-1]["source"] == [photo, photo]
+    calls = len(fake.calls)
+    refused = client.post(V1, json=body(source_img=[b64(photo)] * 3))
+    assert_error(refused, 413, "media_too_large")
+    assert "source_img[2]" in refused.json()["error"] and len(fake.calls) == calls
+
+
 def test_body_over_the_limit_is_413(make_client, fake):
     client = make_client(max_body_bytes=2000)
     assert_error(client.post(V1, json=body(target_img=b64(b"x" * 3000))), 413, "body_too_large")

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from frameswap.errors import CancelledError, MediaLimitError, SourceError
 from frameswap.faces.select import pair_indexes, parse_indexes
 from frameswap.options import SwapOptions
+from frameswap.server.errors import JobTimeoutError
 from frameswap.server.fetch import UrlFetcher
 from frameswap.server.inputs import decode_image_field
 from frameswap.server.jobs import Job, JobManager, JobOutcome
@@ -91,20 +93,16 @@ class ServerContext:
         )
 
     def work_for(self, request: FaceSwapRequest, options: SwapOptions) -> Callable[[Job], JobOutcome]:
-        """The function a worker runs: fetch/decode both inputs, swap, and collect the file's bytes."""
-        max_bytes = self.settings.max_media_bytes
-
-        def load(value: str, field: str) -> bytes:
-            return decode_image_field(value, field, fetcher=self.fetcher, max_bytes=max_bytes)
+        """The function a worker runs: fetch/decode the inputs, swap, and collect the file's bytes."""
 
         def work(job: Job) -> JobOutcome:
             given = request.source_img
             source: bytes | list[bytes] = (
-                [load(value, f"source_img[{i}]") for i, value in enumerate(given)]
+                self._load_photos(job, given)
                 if isinstance(given, list)
-                else load(given, "source_img")
+                else self._load(job, given, "source_img")
             )
-            target = load(request.target_img, "target_img")
+            target = self._load(job, request.target_img, "target_img")
             result = self.swapper.swap(
                 source,
                 target,
@@ -123,3 +121,53 @@ class ServerContext:
             )
 
         return work
+
+    def _load(self, job: Job, value: str, field: str, max_bytes: int | None = None) -> bytes:
+        """One input's bytes, fetched within the time ``job`` has left.
+
+        Why here and not only in the swapper: the inputs are loaded before the swapper (and its
+        cancel checks) runs, and a list of up to 32 URLs fetched one after another, each allowed the
+        full fetch timeout, would hold the worker far past the job timeout. So a job that was
+        cancelled or timed out loads nothing more, and each fetch gets the shorter of the fetch
+        timeout and the job's remaining time."""
+        if job.cancel.is_set():
+            raise CancelledError(f"the job was stopped before {field} was loaded")
+        out_of_time = JobTimeoutError(
+            f"the job ran past this server's {self.settings.job_timeout_s:g} s job timeout "
+            f"while loading {field}"
+        )
+        left = job.remaining()
+        if left <= 0:
+            raise out_of_time
+
+        def fetch(url: str) -> bytes:
+            try:
+                return self.fetcher(url, timeout_s=min(self.fetcher.policy.timeout_s, left))
+            except SourceError:
+                if job.remaining() <= 0:  # cut at the job's deadline, not the fetch's: say so (504)
+                    raise out_of_time from None
+                raise
+
+        limit = self.settings.max_media_bytes if max_bytes is None else max_bytes
+        return decode_image_field(value, field, fetcher=fetch, max_bytes=limit)
+
+    def _load_photos(self, job: Job, values: list[str]) -> list[bytes]:
+        """A list of source photos, together no larger than one input may be (``max_media_bytes``):
+        32 photos at the per-input limit each would otherwise hold 32 times that in memory."""
+        budget = self.settings.max_media_bytes
+        photos: list[bytes] = []
+        for i, value in enumerate(values):
+            used = sum(len(p) for p in photos)
+            if used >= budget:
+                raise MediaLimitError(
+                    f"source_img[{i}]: the photos before it already use this server's "
+                    f"{budget}-byte media limit, which the whole list shares"
+                )
+            try:
+                photos.append(self._load(job, value, f"source_img[{i}]", max_bytes=budget - used))
+            except MediaLimitError as exc:
+                raise MediaLimitError(
+                    f"{exc} (the source_img list shares one {budget}-byte limit; "
+                    f"{used} bytes are taken by the photos before it)"
+                ) from None
+        return photos

@@ -238,8 +238,13 @@ class UrlFetcher:
         self._resolver = resolver or system_resolver
         self._ssl_context = ssl_context
 
-    def __call__(self, url: str) -> bytes:
-        deadline = FetchDeadline(self.policy.timeout_s)
+    def __call__(self, url: str, *, timeout_s: float | None = None) -> bytes:
+        """The body at ``url``. ``timeout_s`` shortens the policy's deadline for this one fetch
+        (never lengthens it): a job with little time left must not wait the full fetch timeout."""
+        seconds = self.policy.timeout_s if timeout_s is None else min(timeout_s, self.policy.timeout_s)
+        if seconds <= 0:
+            raise self._too_slow(url, seconds)
+        deadline = FetchDeadline(seconds)
         try:
             current = url
             for _hop in range(self.policy.max_redirects + 1):
@@ -306,8 +311,8 @@ class UrlFetcher:
             return _PinnedHTTPSConnection(host, port, ip, timeout, context, deadline)
         return _PinnedHTTPConnection(host, port, ip, timeout, deadline)
 
-    def _too_slow(self, original: str) -> SourceError:
-        return SourceError(f"fetching {_short(original)} took longer than {self.policy.timeout_s:g} s")
+    def _too_slow(self, original: str, seconds: float) -> SourceError:
+        return SourceError(f"fetching {_short(original)} took longer than {max(seconds, 0.0):.3g} s")
 
     def _fetch_once(
         self, url: str, deadline: FetchDeadline, *, original: str
@@ -319,7 +324,7 @@ class UrlFetcher:
             target += "?" + parts.query
         remaining = deadline.remaining()
         if remaining <= 0 or deadline.expired:
-            raise self._too_slow(original)
+            raise self._too_slow(original, deadline.seconds)
         conn = self._connection(scheme, host, port, ip, remaining, deadline)
         try:
             conn.request(
@@ -340,17 +345,17 @@ class UrlFetcher:
                 )
             body = self._read_capped(response, url, deadline, conn)
             if deadline.expired:  # the watchdog cut the connection: whatever came is not the file
-                raise self._too_slow(original)
+                raise self._too_slow(original, deadline.seconds)
             return response.status, None, body
         except TimeoutError:
-            raise self._too_slow(original) from None
+            raise self._too_slow(original, deadline.seconds) from None
         except ssl.SSLError as exc:
             if deadline.expired:
-                raise self._too_slow(original) from None
+                raise self._too_slow(original, deadline.seconds) from None
             raise SourceError(f"TLS failed for {_short(url)}: {exc.reason or exc}") from None
         except (OSError, http.client.HTTPException) as exc:
             if deadline.expired:
-                raise self._too_slow(original) from None
+                raise self._too_slow(original, deadline.seconds) from None
             raise SourceError(f"fetching {_short(url)} failed: {exc.__class__.__name__}: {exc}") from None
         finally:
             conn.close()

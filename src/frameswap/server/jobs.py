@@ -8,7 +8,9 @@ So a fixed number of worker threads take jobs from a queue, and a job is *admitt
 Each job's processing time is capped: a timer marks it timed out (HTTP 504) and sets its cancel
 event, which the swapper checks between frames. Shutdown fails the waiting jobs and lets the
 running ones finish. Async (v2) jobs are recorded durably by :mod:`frameswap.server.store`; the
-pool only knows the jobs it is running or about to run (:meth:`JobManager.find`).
+pool only knows the jobs it is running or about to run (:meth:`JobManager.find`). A job also knows
+when its timeout falls (:meth:`Job.remaining`), so work that blocks outside the swapper (fetching a
+list of source URLs) can bound each wait by the time the job has left instead of its own timeout.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ class Job:
         self,
         work: Callable[[Job], JobOutcome],
         owner: str,
-        now: float,
         wall: float,
         job_id: str | None = None,
         watch: Callable[[int, int], bool] | None = None,
@@ -53,8 +54,7 @@ class Job:
         self.created_at = wall
         self.started_at: float | None = None
         self.finished_at: float | None = None
-        self.finished_clock: float | None = None
-        self.submitted_clock = now
+        self.ends_at: float | None = None  # monotonic time of the job timeout, set when it starts
         self.status = "QUEUED"
         self.done = 0
         self.total = 0
@@ -68,23 +68,27 @@ class Job:
         if self.watch is not None and not self.watch(self.done, self.total):
             self.cancel.set()
 
-    def _start(self, wall: float) -> bool:
+    def remaining(self) -> float:
+        """Seconds until the job timeout (the full timeout is not known before the job starts,
+        so a job that has not started has ``inf``)."""
+        return float("inf") if self.ends_at is None else self.ends_at - time.monotonic()
+
+    def _start(self, wall: float, timeout_s: float) -> bool:
         with self._lock:
             if self.future.done():
                 return False
             self.status = "PROCESSING"
             self.started_at = wall
+            self.ends_at = time.monotonic() + timeout_s
             return True
 
-    def settle(
-        self, outcome: JobOutcome | None, error: BaseException | None, wall: float, now: float
-    ) -> bool:
+    def settle(self, outcome: JobOutcome | None, error: BaseException | None, wall: float) -> bool:
         """Record the end, once: later calls (a swap that ends after its timeout) are ignored."""
         with self._lock:
             if self.future.done():
                 return False
             self.status = "FAILED" if error is not None else "COMPLETED"
-            self.finished_at, self.finished_clock = wall, now
+            self.finished_at = wall
             try:
                 if error is not None:
                     self.cancel.set()
@@ -98,18 +102,13 @@ class Job:
                 self.done = self.total
             return True
 
-    def outcome(self) -> JobOutcome | None:
-        return self.future.result() if self.status == "COMPLETED" else None
-
-    def error(self) -> BaseException | None:
-        return self.future.exception() if self.status == "FAILED" else None
-
 
 class JobManager:
-    """Admission control, worker threads, per-job timeout, and the registry of async jobs.
+    """Admission control, worker threads and the per-job timeout. It only holds the jobs it is
+    running or about to run; the durable record of async jobs is the job store's.
 
-    ``clock`` (monotonic seconds) and ``wall`` (epoch seconds) are injectable for tests.
-    Workers start on the first submission, so building the manager does no work.
+    ``wall`` (epoch seconds) stamps ``started_at``/``finished_at``. Workers start on the first
+    submission, so building the manager does no work.
     """
 
     def __init__(
@@ -118,13 +117,11 @@ class JobManager:
         workers: int,
         queue_size: int,
         timeout_s: float,
-        clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.workers = workers
         self.queue_size = queue_size
         self.timeout_s = timeout_s
-        self._clock = clock
         self._wall = wall
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -157,7 +154,7 @@ class JobManager:
                 raise QueueFullError(
                     f"all {self.workers} workers are busy and {self.queue_size} requests are waiting"
                 )
-            job = Job(work, owner, self._clock(), self._wall(), job_id=job_id, watch=watch)
+            job = Job(work, owner, self._wall(), job_id=job_id, watch=watch)
             self._active[job.id] = job
             job.future.add_done_callback(self._forgetter(job.id))
             self._admitted += 1
@@ -202,7 +199,6 @@ class JobManager:
             None,
             JobTimeoutError(f"the swap ran past this server's {self.timeout_s:g} s job timeout"),
             self._wall(),
-            self._clock(),
         )
 
     def _worker(self) -> None:
@@ -210,7 +206,7 @@ class JobManager:
             job = self._queue.get()
             if job is None:
                 return
-            if not job._start(self._wall()):  # cancelled or failed while waiting
+            if not job._start(self._wall(), self.timeout_s):  # cancelled or failed while waiting
                 job.work = None  # type: ignore[assignment]
                 with self._lock:
                     self._admitted -= 1
@@ -223,9 +219,9 @@ class JobManager:
             try:
                 outcome = job.work(job)
             except BaseException as exc:
-                job.settle(None, exc, self._wall(), self._clock())
+                job.settle(None, exc, self._wall())
             else:
-                job.settle(outcome, None, self._wall(), self._clock())
+                job.settle(outcome, None, self._wall())
             finally:
                 timer.cancel()
                 job.work = None  # type: ignore[assignment]  # drop the request body held by the closure
@@ -235,7 +231,7 @@ class JobManager:
 
     def cancel(self, job: Job, reason: BaseException) -> None:
         """Stop a job (its client went away): a waiting job is skipped, a running one asked to stop."""
-        job.settle(None, reason, self._wall(), self._clock())
+        job.settle(None, reason, self._wall())
 
     def shutdown(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Take no new work, fail the waiting jobs, let the running ones finish (if ``wait``)."""
@@ -255,7 +251,6 @@ class JobManager:
                 None,
                 ShuttingDownError("the server shut down before this job started"),
                 self._wall(),
-                self._clock(),
             )
             with self._lock:
                 self._admitted -= 1
