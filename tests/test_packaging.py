@@ -85,17 +85,23 @@ def test_signing_without_the_c2pa_extra_exits_with_the_missing_part_code(monkeyp
     assert not out.exists()
 
 
-def test_bench_outside_a_checkout_says_where_to_run_it(tmp_path):
-    assert bench_cmd.find_checkout([tmp_path]) is None
+def test_bench_outside_a_checkout_says_where_to_run_it(monkeypatch, tmp_path):
+    # installed as a wheel (no harness beside the package) and run from a folder that is no checkout
+    monkeypatch.setattr(bench_cmd, "INSTALLED_ROOT", tmp_path / "lib")
+    monkeypatch.chdir(tmp_path)
+    assert bench_cmd.find_checkout() is None
     with pytest.raises(MissingDependencyError, match=r"frameswap\[bench\]|checkout"):
-        bench_cmd.load_harness([tmp_path])
+        bench_cmd.load_harness()
+    monkeypatch.chdir(CHECKOUT)  # the same wheel, run from a checkout: its harness is found
+    assert bench_cmd.find_checkout() == CHECKOUT
 
 
-def test_bench_without_the_extra_names_it(monkeypatch):
-    assert bench_cmd.find_checkout([CHECKOUT]) == CHECKOUT
+def test_bench_without_the_extra_names_it(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the editable install's own checkout is found wherever it runs
+    assert bench_cmd.find_checkout() == CHECKOUT
     monkeypatch.setitem(sys.modules, "psutil", None)
     with pytest.raises(MissingDependencyError, match=r"needs psutil: install frameswap\[bench\]"):
-        bench_cmd.load_harness([CHECKOUT])
+        bench_cmd.load_harness()
 
 
 def test_bench_command_exit_code_for_a_missing_extra(monkeypatch, tmp_path, capsys):

@@ -12,11 +12,11 @@ from frameswap.engines.classic.photos import HYSTERESIS_DEGREES, choose, pitch_d
 PHOTO_YAWS = np.array([-30.0, 0.0, 30.0])
 
 
-def _run(yaws: np.ndarray, hysteresis: float) -> list[int]:
+def _run(yaws: np.ndarray) -> list[int]:
     picks: list[int] = []
     previous = None
     for yaw in yaws:
-        previous = choose(np.abs(PHOTO_YAWS - yaw), previous, hysteresis)
+        previous = choose(np.abs(PHOTO_YAWS - yaw), previous)
         picks.append(previous)
     return picks
 
@@ -26,12 +26,12 @@ def test_a_noisy_turn_switches_once_per_boundary():
     # a head turning from -40 to +40 degrees and back, with +-4 degrees of landmark noise
     sweep = np.concatenate([np.linspace(-40, 40, 200), np.linspace(40, -40, 200)])
     yaws = sweep + rng.uniform(-4, 4, sweep.size)
-    held = _run(yaws, HYSTERESIS_DEGREES)
+    held = _run(yaws)
     switches = sum(a != b for a, b in itertools.pairwise(held))
     assert switches == 4  # -30 → 0 → 30, then back: the fewest possible
     assert held[0] == 0 and held[199] == 2 and held[-1] == 0
-    # without hysteresis the same noise flickers at each boundary
-    bare = _run(yaws, 0.0)
+    # without hysteresis (the plain nearest photo) the same noise flickers at each boundary
+    bare = [int(np.argmin(np.abs(PHOTO_YAWS - yaw))) for yaw in yaws]
     assert sum(a != b for a, b in itertools.pairwise(bare)) > 8
 
 

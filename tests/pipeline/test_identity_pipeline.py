@@ -3,7 +3,8 @@
 A fake engine's identity picks, for each target face, the photo whose "pose" (here: the face's
 x position) is nearest, through the same ``choose`` the classic engine uses; the painted output
 shows which photo each face got in each frame. Two people cross the frame, hovering on the
-boundary between the photos for a while: each switches photos once, never back and forth.
+boundary between the photos for a while (within the classic engine's margin, ``HYSTERESIS_DEGREES``,
+read here as pixels): each switches photos once, never back and forth.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 from tests.pipeline.test_run import save_apng
 
-from frameswap.engines.classic.photos import choose
+from frameswap.engines.classic.photos import HYSTERESIS_DEGREES, choose
 from frameswap.faces.types import Face
 from frameswap.identity import build_identity
 from frameswap.options import SwapOptions
@@ -34,7 +35,7 @@ class _XPhotos:
 
     def pick(self, target: Face, previous: int | None) -> tuple[int, object]:
         centre = float(target.box[0] + target.box[2]) / 2
-        best = choose(np.abs(np.array([40.0, 120.0]) - centre), previous, hysteresis=12.0)
+        best = choose(np.abs(np.array([40.0, 120.0]) - centre), previous)
         return best, self.sources[best]
 
 
@@ -51,10 +52,12 @@ def _png(rgb: np.ndarray) -> bytes:
 
 
 def test_each_track_switches_photo_once_while_hovering_on_the_boundary(tmp_path):
-    # in from the left, then hovering on the boundary (jumping 12 px either way each frame), then out
-    # (x is the square's left edge; its centre, which the photos are chosen by, is 12 px right)
-    hover = [62.0, 74.0] * 8
-    xs = np.concatenate([np.linspace(8, 62, 8), hover, np.linspace(74, 130, 8)])
+    # in from the left, then hovering across the boundary (centre at 77 then 83: the distances to the
+    # photos differ by 6, under the margin), then out (x is the square's left edge; its centre,
+    # which the photos are chosen by, is 12 px right)
+    assert HYSTERESIS_DEGREES > 6
+    hover = [65.0, 71.0] * 8
+    xs = np.concatenate([np.linspace(8, 65, 8), hover, np.linspace(71, 130, 8)])
     n = len(xs)
     frames = [draw((170, 120), [(int(x), 10, 24, 10), (int(x), 70, 24, 90)]) for x in xs]
     target = save_apng(frames, [50] * n, tmp_path / "clip.png")

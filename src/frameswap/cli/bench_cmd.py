@@ -28,21 +28,23 @@ CHECKOUT_DIRS = ("benchmarks", "samples", "tests")
 # what the ``bench`` extra installs beyond the base install: peak memory, the annotated photo
 BENCH_MODULES = ("psutil", "insightface")
 INSTALL_HINT = 'pip install -e ".[bench]" in a frameswap checkout'
+# the checkout an editable install runs from (for an installed wheel: site-packages' parent, which
+# holds no harness, so the current folder is tried next)
+INSTALLED_ROOT = Path(__file__).resolve().parents[3]
 
 
-def find_checkout(candidates: Sequence[Path]) -> Path | None:
-    """The first candidate folder that holds the benchmark harness (``benchmarks/fsbench``)."""
-    for root in candidates:
+def find_checkout() -> Path | None:
+    """The checkout holding the benchmark harness (``benchmarks/fsbench``): the one this package
+    is installed from, else the current folder; None when neither has it."""
+    for root in (INSTALLED_ROOT, Path.cwd()):
         if (root / "benchmarks" / "fsbench" / "__init__.py").is_file():
             return root
     return None
 
 
-def load_harness(candidates: Sequence[Path] | None = None) -> ModuleType:
+def load_harness() -> ModuleType:
     """Import ``fsbench`` from a checkout; a clear error when there is none or the extra is missing."""
-    if candidates is None:
-        candidates = [Path(__file__).resolve().parents[3], Path.cwd()]
-    root = find_checkout(candidates)
+    root = find_checkout()
     if root is None:
         raise MissingDependencyError(
             "frameswap bench runs from a source checkout (its harness, benchmarks/fsbench, is not "

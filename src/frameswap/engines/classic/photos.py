@@ -85,13 +85,13 @@ class PhotoSet:
         return best, self.sources[best]
 
 
-def choose(distances: np.ndarray, previous: int | None, hysteresis: float = HYSTERESIS_DEGREES) -> int:
-    """The nearest photo, unless ``previous`` is within ``hysteresis`` degrees of it."""
+def choose(distances: np.ndarray, previous: int | None) -> int:
+    """The nearest photo, unless ``previous`` is within ``HYSTERESIS_DEGREES`` of it."""
     best = int(np.argmin(distances))
     if (
         previous is not None
         and 0 <= previous < len(distances)
-        and distances[previous] <= distances[best] + hysteresis
+        and distances[previous] <= distances[best] + HYSTERESIS_DEGREES
     ):
         return previous
     return best
