@@ -7,7 +7,8 @@ import itertools
 
 import numpy as np
 
-from frameswap.engines.classic.photos import HYSTERESIS_DEGREES, choose, pitch_degrees
+from frameswap.engines.classic.photos import HYSTERESIS_DEGREES, choose
+from frameswap.engines.classic.pose import pitch_degrees
 
 PHOTO_YAWS = np.array([-30.0, 0.0, 30.0])
 

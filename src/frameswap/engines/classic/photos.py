@@ -18,40 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from frameswap.engines.classic.pose import yaw_degrees
+from frameswap.engines.classic.pose import pitch_degrees, yaw_degrees
 from frameswap.faces.types import Face
 
 HYSTERESIS_DEGREES = 8.0
 # pitch counts half as much as yaw in the choice: its reading is coarser (see pitch_degrees)
 PITCH_WEIGHT = 0.5
-# the nose tip's depth below the eye line, as a share of the eye-to-mouth height, on a level face
-# (the median over dlib fits of the frontal faces of t1, astronaut, and the shared test photos and
-# clips, which read from -10 to +23 degrees around it: faces differ), and the nose's protrusion
-# as a share of that height (a typical adult face)
-_LEVEL_NOSE_SHARE = 0.52
-_NOSE_DEPTH_SHARE = 0.45
-
-
-def pitch_degrees(points: np.ndarray) -> float:
-    """Signed head pitch in degrees from 68 landmarks: positive when the face tilts up.
-
-    The eyes and mouth lie near one plane and the nose tip stands out of it, so when the head
-    tilts up the tip climbs towards the eye line: ``share = level - depth * tan(pitch)``, with the
-    share measured across the eye line (so a rolled head reads the same). A coarse reading (a few
-    degrees of noise), enough to tell a raised or lowered head from a level one.
-    """
-    pts = np.asarray(points, dtype=np.float64)
-    axis = pts[42:48].mean(axis=0) - pts[36:42].mean(axis=0)
-    norm = float(np.linalg.norm(axis))
-    if norm <= 0:
-        return 0.0
-    down = np.array([-axis[1], axis[0]]) / norm  # perpendicular to the eye line, pointing chinwards
-    eyes = pts[36:48].mean(axis=0)
-    height = float((pts[48:68].mean(axis=0) - eyes) @ down)
-    if height <= 0:
-        return 0.0
-    share = float((pts[30] - eyes) @ down) / height
-    return float(np.degrees(np.arctan((_LEVEL_NOSE_SHARE - share) / _NOSE_DEPTH_SHARE)))
 
 
 def head_pose(points: np.ndarray) -> np.ndarray:
