@@ -188,9 +188,9 @@ def make_client(fake):
 
     clients = []
 
-    def build(swapper=None, raise_server_exceptions=True, clock=None, **changes) -> TestClient:
+    def build(swapper=None, raise_server_exceptions=True, **changes) -> TestClient:
         settings = ServerSettings(**{"job_timeout_s": 10.0, **changes})
-        app = create_app(settings, swapper=swapper or fake, clock=clock)
+        app = create_app(settings, swapper=swapper or fake)
         client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
         clients.append(client)
         return client

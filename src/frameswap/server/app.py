@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frameswap import __version__
@@ -25,8 +26,10 @@ from frameswap.atomic import sweep_stale_temp_dirs
 from frameswap.server.auth import API_KEY_HEADER, key_matches
 from frameswap.server.context import ServerContext, Swapper
 from frameswap.server.errors import AuthError, BodyTooLargeError, error_response, install_error_handlers
+from frameswap.server.faces_api import FacesRequest
 from frameswap.server.fetch import UrlFetcher
 from frameswap.server.jobs import JobManager
+from frameswap.server.openapi_docs import add_body_schemas
 from frameswap.server.routes import router
 from frameswap.server.schemas import FaceSwapRequest
 from frameswap.server.settings import ServerSettings
@@ -115,15 +118,13 @@ class ApiKeyMiddleware:
 SWEEP_EVERY_S = 60.0
 
 
-def build_store(settings: ServerSettings, clock: Callable[[], float] | None = None) -> JobStore:
+def build_store(settings: ServerSettings) -> JobStore:
     """The durable job store at the configured paths (defaults under ``$FRAMESWAP_HOME/server``)."""
     home = default_server_home(os.environ)
-    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     return JobStore(
         settings.jobs_db or home / "jobs.sqlite3",
         settings.results_dir or home / "results",
         settings.store_limits(),
-        **extra,
     )
 
 
@@ -133,14 +134,9 @@ def _default_swapper(settings: ServerSettings) -> Swapper:
     return FaceSwapper(models_dir=settings.models_dir, engine=settings.engine)
 
 
-def create_app(
-    settings: ServerSettings | None = None,
-    swapper: Swapper | None = None,
-    *,
-    clock: Callable[[], float] | None = None,
-) -> FastAPI:
+def create_app(settings: ServerSettings | None = None, swapper: Swapper | None = None) -> FastAPI:
     """Build the app. ``swapper`` defaults to a lazily loading ``FaceSwapper`` (models load once,
-    on first use); ``clock`` (epoch seconds) is for tests of result expiry."""
+    on first use)."""
     settings = settings or ServerSettings()
     if settings.c2pa_cert is not None and settings.c2pa_key is not None:
         from frameswap.provenance import C2paCredentials
@@ -155,7 +151,7 @@ def create_app(
     jobs = JobManager(
         workers=settings.workers, queue_size=settings.queue_size, timeout_s=settings.job_timeout_s
     )
-    store = build_store(settings, clock)
+    store = build_store(settings)
     ctx = ServerContext(
         settings=settings,
         swapper=swapper if swapper is not None else _default_swapper(settings),
@@ -204,18 +200,19 @@ def create_app(
     return app
 
 
+# Every model a route names with ``openapi_docs.body_doc``: the routes parse their bodies themselves,
+# off the event loop, so FastAPI would not list these models (tests walk every $ref of the document).
+BODY_MODELS: tuple[type[BaseModel], ...] = (FaceSwapRequest, FacesRequest)
+
+
 def _document_request_body(app: FastAPI) -> None:
-    """Put ``FaceSwapRequest`` in the OpenAPI components (the routes parse it themselves, off the
-    event loop, so FastAPI would not list it)."""
+    """Put the request body models in the OpenAPI components, where the routes' ``$ref`` point."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            schemas["FaceSwapRequest"] = FaceSwapRequest.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            add_body_schemas(schema, BODY_MODELS)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -12,6 +12,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frameswap import errors as e
+from frameswap.server.schemas import ErrorBody
 
 log = logging.getLogger("frameswap.server")
 
@@ -156,6 +158,22 @@ ERROR_MAP: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
 
 # A path starts a word (after a space, quote, bracket or '=') with '/', '~/', '\\' or 'C:\'; URLs
 # ("https://host/...") do not match because their '/' follows ':'.
+# The error answers every API route may give, for the OpenAPI docs (``responses=`` of each route).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "Bad base64, unreadable media, no face, bad index, unknown face_restore, refused URL.",
+        401: "Missing or invalid x-api-key.",
+        413: "Body or media over this server's limits.",
+        404: "No such job (never existed, deleted, expired, or another key's).",
+        429: "The job queue is full, or the key's (or server's) async job quota is used up.",
+        500: "Internal error (no details leak).",
+        503: "A model is not installed, or the server is shutting down.",
+        504: "The swap ran past the job timeout.",
+        507: "The result does not fit in the server's result storage.",
+    }.items()
+}
+
 _PATH = re.compile(
     r"""(?:(?<=^)|(?<=[\s'"(\[=]))"""  # at the start of a word
     r"""(?:[A-Za-z]:[\\/]|\\\\|~/|/)"""  # a root: C:\ or C:/, \\server, ~/ or /

@@ -31,10 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from frameswap.faces.preview import crop_face
 from frameswap.options import EngineName, SwapOptions, TrackerOptions, choices
 from frameswap.server.context import ServerContext, parse_body
-from frameswap.server.errors import error_response
+from frameswap.server.errors import ERROR_RESPONSES, error_response
 from frameswap.server.inputs import decode_image_field
 from frameswap.server.jobs import Job, JobOutcome
-from frameswap.server.routes import _ERRORS, Ctx, Owner, read_body
+from frameswap.server.openapi_docs import body_doc
+from frameswap.server.routes import Ctx, Owner, read_body
 from frameswap.server.waiting import job_outcome
 
 if TYPE_CHECKING:
@@ -154,18 +155,13 @@ def _work(ctx: ServerContext, body: FacesRequest, options: SwapOptions) -> Calla
     return work
 
 
-# parsed on a worker thread as the swap routes' bodies are; the docs still describe the body
-_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FacesRequest"}}},
-    }
-}
-
-
 @router.post(
-    "/v1/faces", response_model=FacesResponse, responses=_ERRORS, tags=["faceswap"], summary="List faces",
-    openapi_extra=_BODY_DOC,
+    "/v1/faces",
+    response_model=FacesResponse,
+    responses=ERROR_RESPONSES,
+    tags=["faceswap"],
+    summary="List faces",
+    openapi_extra=body_doc(FacesRequest),
 )
 async def faces(request: Request, ctx: Ctx, owner: Owner) -> Any:
     """The faces of `image` with the indexes a swap with the same engine uses (largest first; on an

@@ -18,10 +18,10 @@ from frameswap.errors import CancelledError
 from frameswap.options import SwapOptions
 from frameswap.server.auth import require_api_key
 from frameswap.server.context import ServerContext
-from frameswap.server.errors import JobNotFoundError, error_payload, error_response
+from frameswap.server.errors import ERROR_RESPONSES, JobNotFoundError, error_payload, error_response
 from frameswap.server.jobs import Job, JobOutcome
+from frameswap.server.openapi_docs import body_doc
 from frameswap.server.schemas import (
-    ErrorBody,
     FaceSwapRequest,
     ImageResponse,
     JobAccepted,
@@ -34,21 +34,6 @@ from frameswap.server.waiting import job_outcome
 
 router = APIRouter()
 log = logging.getLogger("frameswap.server")
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        400: "Bad base64, unreadable media, no face, bad index, unknown face_restore, refused URL.",
-        401: "Missing or invalid x-api-key.",
-        413: "Body or media over this server's limits.",
-        404: "No such job (never existed, deleted, expired, or another key's).",
-        429: "The job queue is full, or the key's (or server's) async job quota is used up.",
-        500: "Internal error (no details leak).",
-        503: "A model is not installed, or the server is shutting down.",
-        504: "The swap ran past the job timeout.",
-        507: "The result does not fit in the server's result storage.",
-    }.items()
-}
 
 _V1_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -63,7 +48,7 @@ _V1_RESPONSES: dict[int | str, dict[str, Any]] = {
             "application/json": {"schema": ImageResponse.model_json_schema()},
         },
     },
-    **_ERRORS,
+    **ERROR_RESPONSES,
 }
 
 
@@ -73,16 +58,6 @@ def context(request: Request) -> ServerContext:
 
 Ctx = Annotated[ServerContext, Depends(context)]
 Owner = Annotated[str, Depends(require_api_key)]
-
-# The body is parsed on a worker thread (ServerContext.parse), so FastAPI does not see a body
-# parameter; the OpenAPI docs still describe it.
-_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaceSwapRequest"}}},
-    }
-}
-
 
 def _image_body(outcome: JobOutcome) -> ImageResponse:
     return ImageResponse(
@@ -110,7 +85,7 @@ async def _parsed(request: Request, ctx: ServerContext) -> tuple[FaceSwapRequest
     responses=_V1_RESPONSES,
     tags=["faceswap"],
     summary="Swap faces (sync)",
-    openapi_extra=_BODY_DOC,
+    openapi_extra=body_doc(FaceSwapRequest),
 )
 @router.post("/v1/faceswap-v2", responses=_V1_RESPONSES, tags=["faceswap"], include_in_schema=False)
 async def faceswap_v1(request: Request, ctx: Ctx, owner: Owner) -> Response:
@@ -184,10 +159,10 @@ def _submit_stored(ctx: ServerContext, body: FaceSwapRequest, options: SwapOptio
     "/v2/models/faceswap-v2",
     status_code=202,
     response_model=JobAccepted,
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
     tags=["faceswap"],
     summary="Swap faces (async job)",
-    openapi_extra=_BODY_DOC,
+    openapi_extra=body_doc(FaceSwapRequest),
 )
 @router.post("/v2/faceswap-v2", status_code=202, response_model=JobAccepted, include_in_schema=False)
 async def faceswap_v2_submit(request: Request, ctx: Ctx, owner: Owner) -> JobAccepted:
@@ -232,7 +207,7 @@ def _state(ctx: ServerContext, job_id: str, owner: str) -> JobState:
     return state
 
 
-@router.get("/v2/jobs/{job_id}", response_model=JobState, responses=_ERRORS, tags=["faceswap"])
+@router.get("/v2/jobs/{job_id}", response_model=JobState, responses=ERROR_RESPONSES, tags=["faceswap"])
 async def job_status(job_id: str, ctx: Ctx, owner: Owner) -> JobState:
     """Status and progress of a job; once COMPLETED, `output` holds the result as base64."""
     return await run_in_threadpool(_state, ctx, job_id, owner)
@@ -282,7 +257,7 @@ def _delete(ctx: ServerContext, job_id: str, owner: str) -> JobDeleted:
     return JobDeleted(request_id=record.id, status="DELETED", was=record.status)  # type: ignore[arg-type]
 
 
-@router.delete("/v2/jobs/{job_id}", response_model=JobDeleted, responses=_ERRORS, tags=["faceswap"])
+@router.delete("/v2/jobs/{job_id}", response_model=JobDeleted, responses=ERROR_RESPONSES, tags=["faceswap"])
 async def job_delete(job_id: str, ctx: Ctx, owner: Owner) -> JobDeleted:
     """Cancel a queued or running job, or delete a finished one and its result file. Afterwards
     the job is gone (404); a running job stops at its next frame and frees its worker."""
@@ -295,7 +270,7 @@ async def health(ctx: Ctx) -> dict[str, Any]:
     return {"status": "ok", "jobs": ctx.jobs.stats()}  # memory only: health never waits on the disk
 
 
-@router.get("/v1/info", tags=["service"], responses=_ERRORS)
+@router.get("/v1/info", tags=["service"], responses=ERROR_RESPONSES)
 async def info(ctx: Ctx, _: Owner) -> dict[str, Any]:
     """The engine and models this server runs, and its limits."""
     described = await run_in_threadpool(ctx.swapper.describe)
