@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frameswap.models.batching import run_in_chunks
+from frameswap.models.chunking import run_in_chunks
 
 
 class Recorder:

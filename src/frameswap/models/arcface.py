@@ -9,7 +9,7 @@ mean 0, std 1). The output is the raw embedding (not L2-normalised).
 
 Batch-first: the batch axis of w600k_r50 is dynamic, so all crops of all images go through one
 ``run`` call (split only above ``max_batch``); an export with a fixed batch axis is run in chunks of
-its size (``frameswap.models.batching``).
+its size (``frameswap.models.chunking``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.models.batching import run_in_chunks
+from frameswap.models.chunking import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 

@@ -7,7 +7,7 @@ among the first 8 nodes, or a ``bn_data`` among the first 3: then mean 0, std 1)
 output has 3 values: female and male scores (the argmax is the gender, 0 female, 1 male) and the
 age divided by 100.
 
-Faces go through the batch axis with :func:`~frameswap.models.batching.run_in_chunks`, like the
+Faces go through the batch axis with :func:`~frameswap.models.chunking.run_in_chunks`, like the
 other wrappers: all at once (in chunks of ``MAX_BATCH``) when the axis is symbolic, as the graph's
 fixed batch size takes them otherwise.
 """
@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.models.batching import run_in_chunks
+from frameswap.models.chunking import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 MAX_BATCH = 256  # faces per session call on a symbolic batch axis (bounds the blob's memory)

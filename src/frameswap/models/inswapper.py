@@ -18,7 +18,7 @@ import numpy as np
 
 from frameswap.atomic import temp_beside
 from frameswap.errors import ModelContractError, ProviderError
-from frameswap.models.batching import run_in_chunks
+from frameswap.models.chunking import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 LATENT_DIM = 512

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from frameswap.errors import ModelContractError
-from frameswap.models.batching import run_in_chunks
+from frameswap.models.chunking import run_in_chunks
 from frameswap.models.session import SessionOptions, create_session
 
 _FLOAT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
