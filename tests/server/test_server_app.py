@@ -9,10 +9,14 @@ import sqlite3
 import threading
 
 import pytest
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from PIL import Image
+from pydantic import BaseModel
 
 from frameswap.errors import FaceIndexError, ModelNotFoundError, UnsupportedMediaError
 from frameswap.server.app import create_app
+from frameswap.server.schemas import ImageResponse, JobState
 from frameswap.server.settings import ServerSettings
 from kit.server import (
     FakeSwapper,
@@ -58,9 +62,17 @@ def test_server_default_face_restore_applies_when_omitted(make_client, fake):
     assert fake.calls[0]["options"].face_restore == "none"
 
 
+def as_fastapi_sends(model: type[BaseModel], content: bytes) -> bytes:
+    """The bytes FastAPI itself sends for this model's value (what a ``response_model`` route did
+    before the server built its large JSON answers on a worker thread): they must not change."""
+    return JSONResponse(jsonable_encoder(model.model_validate_json(content))).body
+
+
 def test_base64_true_answers_json(make_client):
     response = make_client().post(V1, json=body(base64=True))
     assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json" and response.headers["x-frame-count"] == "1"
+    assert response.content == as_fastapi_sends(ImageResponse, response.content)
     payload = response.json()
     assert (
         payload["content_type"] == "image/png" and payload["format"] == "png" and payload["frame_count"] == 1
@@ -289,6 +301,9 @@ def test_v2_job_lifecycle_and_expiry(make_client):
             break
         threading.Event().wait(0.01)
     assert state["status"] == "COMPLETED"
+    raw_state = client.get(f"/v2/jobs/{job_id}")
+    assert raw_state.headers["content-type"] == "application/json"
+    assert raw_state.content == as_fastapi_sends(JobState, raw_state.content)
     assert state["progress"] == {"done": 3, "total": 3, "fraction": 1.0}
     assert state["output"]["content_type"] == "image/gif" and has_mark(
         base64.b64decode(state["output"]["image"])

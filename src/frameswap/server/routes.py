@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from frameswap import __version__
@@ -59,12 +61,26 @@ def context(request: Request) -> ServerContext:
 Ctx = Annotated[ServerContext, Depends(context)]
 Owner = Annotated[str, Depends(require_api_key)]
 
-def _image_body(outcome: JobOutcome) -> ImageResponse:
-    return ImageResponse(
-        image=base64.b64encode(outcome.data).decode("ascii"),
-        content_type=outcome.content_type,
-        format=outcome.format,
-        frame_count=outcome.frame_count,
+def _json_bytes(model: BaseModel) -> bytes:
+    """``model`` as the JSON body FastAPI would send (same separators, same encoding).
+
+    Why the routes build it themselves, on a worker thread: a result's base64 is tens of MiB, and
+    FastAPI validates a ``response_model`` and dumps the JSON on the event loop, which would stall
+    ``/health`` and every other request for as long as that takes."""
+    return json.dumps(
+        model.model_dump(mode="json"), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def _image_json(outcome: JobOutcome) -> bytes:
+    """The v1 ``base64: true`` answer (run it on a worker thread: it encodes the whole file)."""
+    return _json_bytes(
+        ImageResponse(
+            image=base64.b64encode(outcome.data).decode("ascii"),
+            content_type=outcome.content_type,
+            format=outcome.format,
+            frame_count=outcome.frame_count,
+        )
     )
 
 
@@ -98,7 +114,8 @@ async def faceswap_v1(request: Request, ctx: Ctx, owner: Owner) -> Response:
         return error_response(exc)
     headers = {"X-Frame-Count": str(outcome.frame_count)}
     if body.base64:
-        return JSONResponse(_image_body(outcome).model_dump(), headers=headers)
+        content = await run_in_threadpool(_image_json, outcome)
+        return Response(content=content, media_type="application/json", headers=headers)
     return Response(content=outcome.data, media_type=outcome.content_type, headers=headers)
 
 
@@ -207,10 +224,20 @@ def _state(ctx: ServerContext, job_id: str, owner: str) -> JobState:
     return state
 
 
-@router.get("/v2/jobs/{job_id}", response_model=JobState, responses=ERROR_RESPONSES, tags=["faceswap"])
-async def job_status(job_id: str, ctx: Ctx, owner: Owner) -> JobState:
+def _state_json(ctx: ServerContext, job_id: str, owner: str) -> bytes:
+    return _json_bytes(_state(ctx, job_id, owner))
+
+
+@router.get(
+    "/v2/jobs/{job_id}",
+    response_model=None,  # the route sends JSON it built off the event loop; the docs keep the model
+    responses={200: {"model": JobState, "description": "The job's state."}, **ERROR_RESPONSES},
+    tags=["faceswap"],
+)
+async def job_status(job_id: str, ctx: Ctx, owner: Owner) -> Response:
     """Status and progress of a job; once COMPLETED, `output` holds the result as base64."""
-    return await run_in_threadpool(_state, ctx, job_id, owner)
+    content = await run_in_threadpool(_state_json, ctx, job_id, owner)
+    return Response(content=content, media_type="application/json")
 
 
 @router.get("/v2/jobs/{job_id}/result", responses=_V1_RESPONSES, tags=["faceswap"])
