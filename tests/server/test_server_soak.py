@@ -53,22 +53,28 @@ def _raw_post(url: str, payload: bytes, *, slow: bool, hang_up: bool) -> int | N
 
 def test_load_and_soak(live_server):
     swapper = FakeSwapper(delay_s=0.03)
-    server = live_server(swapper, workers=2, queue_size=4, max_jobs_per_key=1000, job_timeout_s=60)
+    workers = 2
+    server = live_server(swapper, workers=workers, queue_size=4, max_jobs_per_key=1000, job_timeout_s=60)
     gif = gif_bytes(DURATIONS, size=(48, 32))
     payload = {"source_img": b64(png_bytes(color=(9, 99, 199))), "target_img": b64(gif)}
     raw = json.dumps(payload).encode()
     process = psutil.Process()
     rss_before = process.memory_info().rss
     stop = threading.Event()
-    health_s: list[float] = []
+    health_s: list[float] = []  # information only (printed): speed is not asserted in tests
     health_codes: list[int] = []
+    busy_probes = 0  # answers that came while every worker was running a swap
 
     def probe() -> None:
+        nonlocal busy_probes
         with requests.Session() as session:
             while not stop.is_set():
                 started = time.perf_counter()
-                health_codes.append(session.get(f"{server.url}/health", timeout=10).status_code)
+                answer = session.get(f"{server.url}/health", timeout=10)
                 health_s.append(time.perf_counter() - started)
+                health_codes.append(answer.status_code)
+                if answer.status_code == 200 and answer.json()["jobs"]["running"] == workers:
+                    busy_probes += 1
                 stop.wait(0.05)
 
     def sync(_: int) -> tuple[int, bytes]:
@@ -125,8 +131,10 @@ def test_load_and_soak(live_server):
     growth_mib = (process.memory_info().rss - rss_before) / 2**20
     print(
         f"\nsoak: {sum(statuses.values())} answers {dict(statuses)}, /health x{len(health_s)} "
-        f"max {max(health_s) * 1000:.0f} ms, RSS growth {growth_mib:.0f} MiB"
+        f"({busy_probes} with every worker busy) worst {max(health_s) * 1000:.0f} ms, "
+        f"RSS growth {growth_mib:.0f} MiB"
     )
-    assert set(health_codes) == {200} and len(health_s) >= 20
-    assert max(health_s) < 1.0, f"/health took {max(health_s):.2f} s under load"
+    # /health never waits on a worker: every probe was answered, also while both workers were busy
+    assert set(health_codes) == {200} and len(health_codes) >= 20
+    assert busy_probes >= 1, "no probe ran while the workers were busy: the soak did not load them"
     assert growth_mib < 200, f"RSS grew {growth_mib:.0f} MiB"
