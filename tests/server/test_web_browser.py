@@ -31,6 +31,7 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)",
                 allow_module_level=True)
 
+from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -138,6 +139,38 @@ def faces_in(driver, role: str):
     return driver.find_elements(By.CSS_SELECTOR, f"#{role}-faces button[data-face-index]")
 
 
+def open_page(driver, url: str) -> None:
+    """Load ``url`` and wait for its scripts to have run. ``get`` may return while the document is
+    still "interactive" on a loaded machine, before the deferred app.js has wired its drop zones
+    (a drop dispatched then went nowhere: seen on CI); "complete" comes after every deferred script."""
+    driver.get(url)
+    wait(driver, lambda d: d.execute_script("return document.readyState") == "complete", 60)
+
+
+def wait_for_faces(driver, exact: bool = False, **counts: int) -> None:
+    """Wait until each role lists its faces (at least ``counts[role]``, or exactly with ``exact``).
+    An error shown by the page fails at once with its text; a timeout says what the page was doing
+    (its status lines and which listings it has), so a failure on CI can be read from the log."""
+
+    def ready(d) -> bool:
+        box = d.find_element(By.ID, "error")
+        if box.is_displayed():
+            raise AssertionError(f"the page shows an error: {box.text!r}")
+        found = {role: len(faces_in(d, role)) for role in counts}
+        return all(found[r] == n if exact else found[r] >= n for r, n in counts.items())
+
+    try:
+        wait(driver, ready)
+    except TimeoutException:
+        page = driver.execute_script(
+            "return {status: [...document.querySelectorAll('[id$=-status]')]"
+            ".map(e => e.id + ': ' + e.textContent),"
+            " listSeq: state.listSeq, media: Object.keys(state.media).filter(k => state.media[k]),"
+            " engine: document.getElementById('engine').value}"
+        )
+        raise AssertionError(f"faces {counts} never listed; the page: {page}") from None
+
+
 def error_text(driver) -> str:
     box = wait(driver, EC.visibility_of_element_located((By.CSS_SELECTOR, "#error[role=alert]")), 60)
     return box.text
@@ -187,12 +220,11 @@ def test_pick_click_swap_download(serve, browser, swapper, samples):
     from sample_recipe import SAMPLE_GIF_DELAYS_MS
 
     server = serve(swapper)
-    browser.get(server.url + "/")
+    open_page(browser, server.url + "/")
     browser.shot("01-page")
     browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
     browser.find_element(By.ID, "target-file").send_keys(str(samples.gif))
-    wait(browser, lambda d: len(faces_in(d, "source")) >= 1)
-    wait(browser, lambda d: len(faces_in(d, "target")) >= 2)
+    wait_for_faces(browser, source=1, target=2)
     browser.shot("02-faces")
     target_face = {int(b.get_attribute("data-face-index")): b for b in faces_in(browser, "target")}
     target_face[1].click()
@@ -253,10 +285,10 @@ class HeldSwapper(RecordingSwapper):
 def test_cancel_stops_the_running_job(serve, browser, swapper, samples):
     held = HeldSwapper(swapper.inner)
     server = serve(held)
-    browser.get(server.url + "/")
+    open_page(browser, server.url + "/")
     browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
     browser.find_element(By.ID, "target-file").send_keys(str(samples.gif))
-    wait(browser, lambda d: len(faces_in(d, "source")) >= 1 and len(faces_in(d, "target")) >= 2)
+    wait_for_faces(browser, source=1, target=2)
     browser.find_element(By.ID, "swap").click()
     wait(browser, lambda d: d.find_element(By.ID, "job-status").text == "1 / 10 frames")
     job_id = browser.execute_script("return state.job")
@@ -276,9 +308,9 @@ def test_cancel_stops_the_running_job(serve, browser, swapper, samples):
 def test_drop_keyboard_and_a_narrow_screen(serve, browser, swapper, samples):
     server = serve(swapper)
     browser.set_window_size(360, 800)
-    browser.get(server.url + "/")
+    open_page(browser, server.url + "/")
     drop_file(browser, "target", samples.source)  # a still: quick to list
-    wait(browser, lambda d: len(faces_in(d, "target")) == 1)
+    wait_for_faces(browser, exact=True, target=1)
     picked = browser.execute_script("return document.getElementById('target-file').files[0].name")
     assert picked == "dropped.jpg"
     browser.shot("05-narrow")
@@ -310,7 +342,7 @@ def test_a_bad_file_shows_the_servers_error(serve, browser, swapper, tmp_path):
     expected = requests.post(
         server.url + "/v1/faces", json={"image": _data_uri(bad, "image/gif")}, timeout=60
     ).json()
-    browser.get(server.url + "/")
+    open_page(browser, server.url + "/")
     browser.find_element(By.ID, "target-file").send_keys(str(bad))
     text = error_text(browser)
     browser.shot("06-bad-file")
@@ -321,7 +353,7 @@ def test_with_an_api_key_the_page_asks_and_a_wrong_key_shows_the_401(serve, brow
     server = serve(swapper, api_keys=("right-key",))
     expected = requests.get(server.url + "/v1/info", headers={"x-api-key": "wrong-key"}, timeout=10)
     assert expected.status_code == 401
-    browser.get(server.url + "/")
+    open_page(browser, server.url + "/")
     key = wait(browser, EC.visibility_of_element_located((By.ID, "api-key")), 30)
     browser.shot("07-key-asked")
     key.send_keys("wrong-key", Keys.ENTER)
@@ -338,7 +370,7 @@ def test_with_an_api_key_the_page_asks_and_a_wrong_key_shows_the_401(serve, brow
 
 def test_docs_list_the_swap_operation_offline(serve, browser, swapper):
     server = serve(swapper)
-    browser.get(server.url + "/docs")
+    open_page(browser, server.url + "/docs")
     wait(browser, lambda d: "/v1/models/faceswap-v2" in d.find_element(By.ID, "swagger-ui").text, 60)
     browser.shot("09-docs")
     text = browser.find_element(By.ID, "swagger-ui").text
