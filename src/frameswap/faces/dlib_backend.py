@@ -193,24 +193,52 @@ class DlibAnalyzer:
             )
         return out
 
-    def _locate_centerface(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
-        """CenterFace detections of every image, each given a dlib-like box and 68 landmarks."""
-        import dlib
-
+    def _locate_centerface(self, images: Sequence[np.ndarray], *, landmarks: bool = True) -> list[list[Face]]:
+        """CenterFace detections of every image, each given a dlib-like box and (with
+        ``landmarks``) its 68 landmarks; without, the detector's own five keypoints."""
         out = []
         for image, found in zip(images, self._detectors[0].detect(images), strict=True):
             faces = []
             for kps, score in zip(found.kps, found.scores, strict=True):
                 if score < self.min_score:
                     continue
-                x1, y1, x2, y2 = (round(float(v)) for v in box_from_5(kps))
-                rect = dlib.rectangle(x1, y1, x2, y2)
-                faces.append(self._describe_rect(image, rect, float(score), embed=False))
+                box = np.array([round(float(v)) for v in box_from_5(kps)], dtype=np.float32)
+                face = Face(box, float(score), np.asarray(kps, dtype=np.float32))
+                faces.append(self._fitted(image, face) if landmarks else face)
             out.append(faces)
         return out
 
+    def locate(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """``Landmarker.locate``: with CenterFace, its boxes and five keypoints (no 68-point fit);
+        HOG and CNN give no keypoints of their own, so their faces come fitted."""
+        if self.detector_kind != "centerface":
+            return self.analyze(images, embed=False)
+        checked = [_check_image(raw, f"dlib locate, image {n}") for n, raw in enumerate(images)]
+        return [sort_large_to_small(faces) for faces in self._locate_centerface(checked, landmarks=False)]
+
+    def add_landmarks(
+        self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]
+    ) -> list[list[Face]]:
+        """``Landmarker.add_landmarks``: the 68 points fitted in each box that has none."""
+        if len(images) != len(faces):
+            raise OptionsError(f"dlib add_landmarks: {len(images)} images but {len(faces)} face lists")
+        out = []
+        for n, (raw, known) in enumerate(zip(images, faces, strict=True)):
+            image = _check_image(raw, f"dlib add_landmarks, image {n}")
+            out.append([face if face.landmarks is not None else self._fitted(image, face) for face in known])
+        return out
+
+    def _fitted(self, image: np.ndarray, face: Face) -> Face:
+        """``face`` with its 68 landmarks fitted in its box, keypoints derived from them."""
+        import dlib
+
+        x1, y1, x2, y2 = (round(float(v)) for v in face.box)
+        fit = self._describe_rect(image, dlib.rectangle(x1, y1, x2, y2), face.score, embed=False)
+        return replace(face, box=fit.box, kps=fit.kps, landmarks=fit.landmarks)
+
     def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
-        """The given faces (with their 68 landmarks) with the 128-D descriptor added, order kept."""
+        """The given faces with the 128-D descriptor added, order kept; a face without landmarks
+        (from ``locate``) gets them fitted first, as the descriptor aligns the face by them."""
         if len(images) != len(faces):
             raise OptionsError(f"dlib embed: {len(images)} images but {len(faces)} face lists")
         import dlib
@@ -221,7 +249,8 @@ class DlibAnalyzer:
             described = []
             for face in known:
                 if face.landmarks is None:
-                    raise OptionsError("dlib embed needs faces with 68 landmarks (from this analyzer)")
+                    face = self._fitted(image, face)
+                assert face.landmarks is not None
                 x1, y1, x2, y2 = (round(float(v)) for v in face.box)
                 points = [dlib.point(round(float(x)), round(float(y))) for x, y in face.landmarks]
                 shape = dlib.full_object_detection(dlib.rectangle(x1, y1, x2, y2), points)

@@ -15,23 +15,51 @@ track's last detected face (``GapFiller.looks_like``: landmarks fitted on a wall
 geometric test); with a backend that returns embeddings from ``describe``, also an embedding that
 no longer matches its track. New faces are
 found at the next scheduled detection, and every frame is detected while nothing is followed.
+
+With a ``Focus`` (a swap knows which people it will replace), landmarks, following and gap
+filling are spent on those people only. Everyone is still detected, tracked and numbered exactly
+as before, since the numbering decides who is who; the others simply keep the detector's box and
+keypoints (``Landmarker.locate``) and are left out of the frames between detections. On a group
+GIF where one face of five is swapped, that is four landmark fits in five saved. Once the wanted
+people are all numbered, a face that position cannot place is only compared (by descriptor) with
+the wanted people who are not in place: someone else coming back after a long absence may then be
+numbered a second time, which changes nothing that is swapped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from frameswap.errors import OptionsError
-from frameswap.faces.analyzer import FaceAnalyzer
+from frameswap.faces.analyzer import FaceAnalyzer, Landmarker
 from frameswap.faces.gapfill import GapFiller
 from frameswap.faces.geometry import iou_matrix
 from frameswap.faces.looks import LastLooks
 from frameswap.faces.track import FaceTracker
 from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
+
+
+class Focus(Protocol):
+    """The people the caller will use, told apart by track id (``frameswap.faces.select.
+    StreamingIndex`` numbers them as they appear and knows the indexes the swap asked for)."""
+
+    def observe(self, frame_index: int, faces: Sequence[Face]) -> None:
+        """See a frame's tracked faces (in clip order), so newcomers get their numbers."""
+        ...
+
+    def wants(self, track_id: int | None) -> bool:
+        """Whether this person's faces will be used."""
+        ...
+
+    def settled(self) -> bool:
+        """Whether every wanted person has been numbered, so a face not seen before can only be
+        one of them if it is a wanted person coming back."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -104,9 +132,11 @@ class IdentifyingDetector:
         tracker: FaceTracker,
         policy: IdentityPolicy | None = None,
         gaps: GapFiller | None = None,
+        focus: Focus | None = None,
     ):
         self.analyzer = analyzer
         self.tracker = tracker
+        self.focus = focus
         self.policy = policy or IdentityPolicy()
         self.gaps = gaps if gaps is not None else GapFiller(analyzer)
         self.looks = LastLooks()
@@ -120,7 +150,11 @@ class IdentifyingDetector:
     def detect(self, batch: Sequence[tuple[int, np.ndarray]]) -> list[list[Face]]:
         """Tracked faces of ``(frame index, rgb)`` pairs: one batched detection call, then each
         frame identified and tracked in order (the tracker's prediction needs the frame before)."""
-        detected = self.analyzer.analyze([rgb for _, rgb in batch], embed=False)
+        images = [rgb for _, rgb in batch]
+        if self.focus is not None and isinstance(self.analyzer, Landmarker):
+            detected = self.analyzer.locate(images)  # landmarks later, for the wanted faces only
+        else:
+            detected = self.analyzer.analyze(images, embed=False)
         out = []
         for (index, rgb), faces in zip(batch, detected, strict=True):
             faces = list(faces)
@@ -129,8 +163,12 @@ class IdentifyingDetector:
             if faces and known:
                 predicted = self.tracker.predict(index, max_missed=self.policy.missed_frames)
                 chosen, placed = placement(faces, predicted, self.policy)
-                # whom could an unplaced face be? only people not placed by position right now
+                # whom could an unplaced face be? only people not placed by position right now;
+                # once the wanted people are all numbered, only they matter: telling two others
+                # apart (a descriptor each, ~0.1 s) would change nothing that is swapped
                 rivals = [t for t in known if t not in placed]
+                if self.focus is not None and self.focus.settled():
+                    rivals = [t for t in rivals if self.focus.wants(t)]
                 if chosen and rivals:
                     lacking = [t for t in self.tracker.without_identity() if t in rivals]
                     for track_id, vector in self.looks.embeddings(self.analyzer, lacking).items():
@@ -140,10 +178,30 @@ class IdentifyingDetector:
                         faces[i] = face
                     self.embedded_faces += len(chosen) + len(lacking)
             tracked = self.tracker.update(faces, index)
+            looked = tracked
+            if self.focus is not None:
+                tracked = self._focused(rgb, index, tracked)
+                expected = [p for p in expected if self.focus.wants(p.track_id)]
+                looked = [f for f in tracked if self.focus.wants(f.track_id)]
             followed = self.tracker.update_followed(self.gaps.fill(rgb, expected, tracked), index)
-            self.gaps.remember(rgb, tracked, followed)
+            self.gaps.remember(rgb, looked, followed)
             self.looks.remember(rgb, tracked)
             out.append(tracked + followed)
+        return out
+
+    def _focused(self, rgb: np.ndarray, index: int, tracked: list[Face]) -> list[Face]:
+        """Number the frame's people, then fit the landmarks the wanted faces lack (the tracker
+        keeps the fitted record, so its next prediction carries them)."""
+        assert self.focus is not None
+        self.focus.observe(index, tracked)
+        wanted = [i for i, f in enumerate(tracked) if f.landmarks is None and self.focus.wants(f.track_id)]
+        if not wanted or not isinstance(self.analyzer, Landmarker):
+            return tracked
+        fitted = self.analyzer.add_landmarks([rgb], [[tracked[i] for i in wanted]])[0]
+        out = list(tracked)
+        for i, face in zip(wanted, fitted, strict=True):
+            out[i] = face
+        self.tracker.annotate(fitted)
         return out
 
 
@@ -177,6 +235,7 @@ class FaceFollower:
         tracker: FaceTracker,
         detect_every: int,
         quality: FollowQuality | None = None,
+        focus: Focus | None = None,
     ):
         if detect_every < 1:
             raise OptionsError(f"detect_every must be >= 1, got {detect_every}")
@@ -185,7 +244,7 @@ class FaceFollower:
         self.detect_every = detect_every
         self.quality = quality or FollowQuality()
         self.stats = FollowStats()
-        self.detector = IdentifyingDetector(analyzer, tracker)
+        self.detector = IdentifyingDetector(analyzer, tracker, focus=focus)
         self._since_detection: int | None = None
 
     def reset(self) -> None:
@@ -204,6 +263,13 @@ class FaceFollower:
             if not predicted:
                 # nothing to follow: detect, so a face entering after an empty frame is not missed
                 return self._detect(image, frame_index)
+            focus = self.detector.focus
+            if focus is not None:
+                predicted = [p for p in predicted if focus.wants(p.track_id)]
+                if not predicted:  # only people nobody asked for: wait for the next detection
+                    self._since_detection += 1  # type: ignore[operator]
+                    self.stats.followed += 1
+                    return []
             refreshed = self.analyzer.describe([image], [predicted], embed=False)[0]
             if self._still_good(predicted, refreshed, image):
                 self._since_detection += 1  # type: ignore[operator]
@@ -259,17 +325,20 @@ class SequenceTracker:
         options: TrackerOptions | None = None,
         *,
         quality: FollowQuality | None = None,
+        focus: Focus | None = None,
     ) -> None:
         options = options or TrackerOptions()
         self.analyzer = analyzer
         self.tracker = FaceTracker(options)
         self.follower = (
-            FaceFollower(analyzer, self.tracker, options.detect_every, quality)
+            FaceFollower(analyzer, self.tracker, options.detect_every, quality, focus)
             if options.detect_every > 1
             else None
         )
         self._detector = (
-            self.follower.detector if self.follower else IdentifyingDetector(analyzer, self.tracker)
+            self.follower.detector
+            if self.follower
+            else IdentifyingDetector(analyzer, self.tracker, focus=focus)
         )
         self._detections = 0
 

@@ -12,7 +12,7 @@ index past the faces found, no face at all) raises ``FaceIndexError`` or ``NoFac
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,11 +206,25 @@ class StreamingIndex:
     named (the first frame with a face is the reference; people who appear later follow in order
     of appearance, larger first within a frame), but one frame at a time, so swapping can start
     before the whole clip has been read. Feed it every frame's tracked faces in clip order.
+
+    Given the ``wanted`` indexes (those a swap replaces), it is also the analysis's
+    ``frameswap.faces.follow.Focus``: only those people get landmarks and are followed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wanted: Collection[int] | None = None) -> None:
         self.index_of: dict[int, int] = {}  # track id → face index
         self.reference_frame: int | None = None
+        self.wanted = None if wanted is None else frozenset(wanted)
+
+    def wants(self, track_id: int | None) -> bool:
+        """Whether this track's person has one of the wanted indexes (all do when none were given)."""
+        if self.wanted is None:
+            return True
+        return track_id is not None and self.index_of.get(track_id) in self.wanted
+
+    def settled(self) -> bool:
+        """Whether every wanted index already names someone (never, when all are wanted)."""
+        return self.wanted is not None and all(i < self.count for i in self.wanted)
 
     @property
     def count(self) -> int:

@@ -255,6 +255,15 @@ class FaceTracker:
         self._last_frame = frame_index
         return [face.with_track(assigned[c].track_id) for c, face in enumerate(faces)]
 
+    def annotate(self, faces: Sequence[Face]) -> None:
+        """Swap in a richer record of this frame's observation of each face's track (landmarks
+        fitted after the association), so the next prediction moves those landmarks too."""
+        live = {t.track_id: t for t in self._active}
+        for face in faces:
+            track = live.get(face.track_id) if face.track_id is not None else None
+            if track is not None and track.last_frame == self._last_frame:
+                track.face = face
+
     def update_followed(self, faces: Sequence[Face], frame_index: int) -> list[Face]:
         """Fold in faces found by following their own track (each carries its ``track_id``):
         no association, the track simply moves on. Faces whose track is gone are dropped."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from frameswap.errors import CancelledError
 from frameswap.faces.analyzer import FaceAnalyzer
-from frameswap.faces.follow import SequenceTracker
+from frameswap.faces.follow import Focus, SequenceTracker
 from frameswap.faces.geometry import keypoints_from_68
 from frameswap.faces.smooth import LandmarkSmoother
 from frameswap.faces.types import Face
@@ -51,8 +51,10 @@ class ClipAnalyzer:
         stats: StageTimes | None = None,
         model_lock: threading.Lock | None = None,
         smooth: bool = True,
+        focus: Focus | None = None,
     ) -> None:
-        self.sequence = SequenceTracker(analyzer, options)
+        self.sequence = SequenceTracker(analyzer, options, focus=focus)
+        self.focus = focus
         self.smoother = LandmarkSmoother() if smooth else None
         self.stats = stats if stats is not None else StageTimes()
         self.lock = model_lock if model_lock is not None else threading.Lock()
@@ -96,6 +98,8 @@ class ClipAnalyzer:
         face = replace(face, embedding=None)
         if self.smoother is None or face.track_id is None:
             return face
+        if self.focus is not None and not self.focus.wants(face.track_id):
+            return face  # not used: as detected (with landmarks on some frames only)
         if face.landmarks is not None:
             pts = self.smoother.smooth(face.track_id, face.landmarks, frame_index).astype(np.float32)
             return replace(face, landmarks=pts, kps=keypoints_from_68(pts).astype(np.float32))

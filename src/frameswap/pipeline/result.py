@@ -19,7 +19,9 @@ class SwapResult:
     """The output (a path, or bytes when no output path was given) and how it was made.
 
     ``info`` describes the target as read; ``faces_found`` counts the people indexed in it (the
-    numbers ``input_faces_index`` may use); ``engine`` is the engine that ran (``auto`` resolved).
+    numbers ``input_faces_index`` may use; a person who was not asked for and comes back after
+    leaving the picture may be counted twice, see ``frameswap.faces.follow``); ``engine`` is the
+    engine that ran (``auto`` resolved).
     """
 
     path: Path | None

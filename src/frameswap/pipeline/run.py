@@ -317,9 +317,10 @@ def _one_pass(decode: Decode, run: _Run) -> _Batches:
     """Stream: analyse a batch and name its people, hand it to the swap stage; check the indexes
     at the end (an error there aborts the writer, so nothing is written)."""
     models, options, selection = run.models, run.options, run.selection
-    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=run.stats, model_lock=models.analyzer_lock)
-    index = StreamingIndex()
     source_for = selection.source_for_target()
+    index = StreamingIndex(wanted=source_for)  # numbers people, and has only theirs analysed in full
+    clip = ClipAnalyzer(models.analyzer, options.tracker, stats=run.stats, model_lock=models.analyzer_lock,
+                        focus=index)
     for batch in batched(decode(), options.batch_size, run.cancel):
         work: list[_Work] = []
         for frame, result in zip(batch, clip.analyze(batch), strict=True):
