@@ -23,12 +23,14 @@ keypoints (``Landmarker.locate``) and are left out of the frames between detecti
 GIF where one face of five is swapped, that is four landmark fits in five saved. Once the wanted
 people are all numbered, a face that position cannot place is only compared (by descriptor) with
 the wanted people who are not in place: someone else coming back after a long absence may then be
-numbered a second time, which changes nothing that is swapped.
+numbered a second time, which changes nothing that is swapped. And while every wanted person is
+numbered and followed, full detection only runs every ``settled_detect_every`` frames: it would
+only find people who do not matter, and a followed face that looks lost still forces one at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,6 +61,10 @@ class Focus(Protocol):
     def settled(self) -> bool:
         """Whether every wanted person has been numbered, so a face not seen before can only be
         one of them if it is a wanted person coming back."""
+        ...
+
+    def all_present(self, track_ids: Collection[int | None]) -> bool:
+        """Whether every wanted person is among these tracks."""
         ...
 
 
@@ -236,12 +242,16 @@ class FaceFollower:
         detect_every: int,
         quality: FollowQuality | None = None,
         focus: Focus | None = None,
+        settled_every: int | None = None,
     ):
         if detect_every < 1:
             raise OptionsError(f"detect_every must be >= 1, got {detect_every}")
         self.analyzer = analyzer
         self.tracker = tracker
         self.detect_every = detect_every
+        # with a focus whose people are all numbered and followed (see the module docstring)
+        self.settled_every = max(detect_every, settled_every or detect_every)
+        self._settled = False
         self.quality = quality or FollowQuality()
         self.stats = FollowStats()
         self.detector = IdentifyingDetector(analyzer, tracker, focus=focus)
@@ -253,11 +263,21 @@ class FaceFollower:
         self.detector.reset()
         self.stats = FollowStats()
         self._since_detection = None
+        self._settled = False
 
     def process(self, image: np.ndarray, frame_index: int) -> list[Face]:
         """The tracked faces of one frame (frames must come in increasing order)."""
+        faces = self._process(image, frame_index)
+        focus = self.detector.focus
+        self._settled = (
+            focus is not None and focus.settled() and focus.all_present({f.track_id for f in faces})
+        )
+        return faces
+
+    def _process(self, image: np.ndarray, frame_index: int) -> list[Face]:
         self.stats.frames += 1
-        due = self._since_detection is None or self._since_detection + 1 >= self.detect_every
+        every = self.settled_every if self._settled else self.detect_every
+        due = self._since_detection is None or self._since_detection + 1 >= every
         if not due:
             predicted = self.tracker.predict(frame_index)
             if not predicted:
@@ -331,7 +351,8 @@ class SequenceTracker:
         self.analyzer = analyzer
         self.tracker = FaceTracker(options)
         self.follower = (
-            FaceFollower(analyzer, self.tracker, options.detect_every, quality, focus)
+            FaceFollower(analyzer, self.tracker, options.detect_every, quality, focus,
+                         options.settled_detect_every)
             if options.detect_every > 1
             else None
         )

@@ -226,6 +226,11 @@ class StreamingIndex:
         """Whether every wanted index already names someone (never, when all are wanted)."""
         return self.wanted is not None and all(i < self.count for i in self.wanted)
 
+    def all_present(self, track_ids: Collection[int | None]) -> bool:
+        """Whether every wanted index names one of these tracks."""
+        present = {self.index_of.get(t) for t in track_ids if t is not None}
+        return self.wanted is not None and self.wanted <= present
+
     @property
     def count(self) -> int:
         """People indexed so far."""
