@@ -100,8 +100,16 @@ class _Cursor:
             yield self.take(size)
 
     def skip_sub_blocks(self) -> None:
-        for _ in self.sub_blocks():
-            pass
+        """Past a run of sub-blocks to just after its terminator (a frame's LZW data is thousands
+        of them: jumping by their length bytes costs a tenth of slicing each one out)."""
+        data, pos, end = self.data, self.pos, len(self.data)
+        while pos < end:
+            size = data[pos]
+            pos += 1 + size
+            if size == 0:
+                self.pos = pos
+                return
+        raise CorruptMediaError(f"{self.name}: GIF is truncated (a block runs past the end of the file)")
 
 
 def _palette(cur: _Cursor, flags: int) -> np.ndarray | None:
@@ -299,9 +307,14 @@ class GifReader(MediaReader):
                 palette = _GREY_PALETTE
             lut = np.zeros((256, 3), dtype=np.uint8)
             lut[: min(256, len(palette))] = palette[:256]
-            drawn = np.ones(idx.shape, dtype=bool) if rec.transparent is None else idx != rec.transparent
-            canvas.ids[y0:y1, x0:x1][drawn] = canvas.number(lut)[idx[drawn]]
-            alpha[y0:y1, x0:x1][drawn] = 255
+            numbers = canvas.number(lut)[idx]
+            if rec.transparent is None:  # every pixel drawn: plain copies (masked ones cost 3x more)
+                canvas.ids[y0:y1, x0:x1] = numbers
+                alpha[y0:y1, x0:x1] = 255
+            else:
+                drawn = idx != rec.transparent
+                np.copyto(canvas.ids[y0:y1, x0:x1], numbers, where=drawn)
+                alpha[y0:y1, x0:x1][drawn] = 255
             rgb, colors = canvas.picture()
             duration = rec.delay_cs * 10
             yield Frame(

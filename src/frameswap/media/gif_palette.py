@@ -141,7 +141,7 @@ def index_block(
         assert source is not None
         lut = np.zeros(256, dtype=np.uint8)
         lut[used] = np.arange(int(used.sum()), dtype=np.uint8)
-        indices[draw_exact] = lut[source[draw_exact]]
+        np.copyto(indices, lut[source], where=draw_exact)
     if draw_new.any():
         indices[draw_new] = mapped
     if t is not None:
