@@ -21,17 +21,6 @@ PAN = 4  # pixels the window moves right per frame
 
 
 @pytest.fixture(scope="module")
-def analyzer() -> DlibAnalyzer:
-    return DlibAnalyzer.from_packages()
-
-
-@pytest.fixture(scope="module")
-def t1() -> np.ndarray:
-    insightface_data = pytest.importorskip("insightface.data")
-    return np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])
-
-
-@pytest.fixture(scope="module")
 def frames(t1) -> list[np.ndarray]:
     return [np.ascontiguousarray(t1[150:500, 200 + PAN * i : 860 + PAN * i]) for i in range(10)]  # 3 people
 

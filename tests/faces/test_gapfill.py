@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pytest
 
 from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.follow import SequenceTracker
@@ -15,17 +14,6 @@ from frameswap.faces.types import Face
 from frameswap.options import TrackerOptions
 
 PAN = 4  # pixels the window moves right per frame
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> DlibAnalyzer:
-    return DlibAnalyzer.from_packages()
-
-
-@pytest.fixture(scope="module")
-def t1() -> np.ndarray:
-    insightface_data = pytest.importorskip("insightface.data")
-    return np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])
 
 
 class MissingFrames:

@@ -1,0 +1,19 @@
+"""Shared fixtures for the face tests: dlib's packaged analyzer and insightface's group photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from frameswap.faces.dlib_backend import DlibAnalyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> DlibAnalyzer:
+    return DlibAnalyzer.from_packages()
+
+
+@pytest.fixture(scope="module")
+def t1() -> np.ndarray:
+    insightface_data = pytest.importorskip("insightface.data")
+    return np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])
