@@ -13,7 +13,6 @@ a feather proportional to the face's size, so there is no seam.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -102,7 +101,7 @@ def keep_regions(
         bx1, by1 = min(w, int(x2 + pad) + 1), min(h, int(y2 + pad) + 1)
         if bx1 <= bx0 or by1 <= by0:
             continue
-        local = face_in(face, bx0, by0)
+        local = face.moved(-bx0, -by0)
         mask = region_mask(local, (by1 - by0, bx1 - bx0), regions)
         if not mask.any():
             continue
@@ -117,13 +116,3 @@ def keep_regions(
         out[by0:by1, bx0:bx1] = mixed
     return out
 
-
-def face_in(face: Face, x0: int, y0: int) -> Face:
-    """The face with its points moved into a crop whose corner is (x0, y0)."""
-    shift = np.array([x0, y0], np.float32)
-    return replace(
-        face,
-        box=np.asarray(face.box, np.float32) - np.tile(shift, 2),
-        kps=np.asarray(face.kps, np.float32) - shift,
-        landmarks=None if face.landmarks is None else np.asarray(face.landmarks, np.float32) - shift,
-    )

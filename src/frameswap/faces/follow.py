@@ -34,7 +34,7 @@ that leaves 5 full detections of 48 frames (4 forced by a face that looked lost)
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -205,7 +205,7 @@ class IdentifyingDetector:
             if ex - cx < 8 or ey - cy < 8:
                 continue
             crop = np.ascontiguousarray(rgb[cy:ey, cx:ex])
-            candidates = [_shifted(f, cx, cy) for f in self.analyzer.locate([crop])[0]]
+            candidates = [f.moved(cx, cy) for f in self.analyzer.locate([crop])[0]]
             if found:  # a face two crops both hold is kept once
                 taken = np.stack([f.box for f in found])
                 candidates = [f for f in candidates if iou_matrix(f.box[None], taken).max() < 0.5]
@@ -242,17 +242,6 @@ class IdentifyingDetector:
             out[i] = face
         self.tracker.annotate(fitted)
         return out
-
-
-def _shifted(face: Face, dx: int, dy: int) -> Face:
-    """A face found in a crop, in the frame's coordinates."""
-    shift = np.array([dx, dy], dtype=np.float32)
-    return replace(
-        face,
-        box=(np.asarray(face.box, np.float32) + np.tile(shift, 2)).astype(np.float32),
-        kps=(np.asarray(face.kps, np.float32) + shift).astype(np.float32),
-        landmarks=None if face.landmarks is None else (face.landmarks + shift).astype(np.float32),
-    )
 
 
 @dataclass

@@ -43,14 +43,7 @@ class LastLooks:
             xe, ye = min(w, int(x2 + pad) + 1), min(h, int(y2 + pad) + 1)
             if xe - x0 < 4 or ye - y0 < 4:
                 continue
-            shift = np.array([x0, y0], dtype=np.float32)
-            local = replace(
-                face,
-                box=(np.asarray(face.box, np.float32) - np.tile(shift, 2)).astype(np.float32),
-                kps=(np.asarray(face.kps, np.float32) - shift).astype(np.float32),
-                landmarks=None if face.landmarks is None else (face.landmarks - shift).astype(np.float32),
-                embedding=None,
-            )
+            local = replace(face.moved(-x0, -y0), embedding=None)
             self._looks[face.track_id] = (np.ascontiguousarray(rgb[y0:ye, x0:xe]), local)
 
     def embeddings(self, analyzer: FaceAnalyzer, track_ids: Sequence[int]) -> dict[int, np.ndarray]:

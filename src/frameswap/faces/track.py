@@ -157,17 +157,8 @@ class FaceTracker:
                 continue
             box = track.predicted_box(frame_index, self.tuning.max_predict_frames)
             shift = (box - track.box)[:2].astype(np.float32)
-            face = track.face
-            landmarks = None if face.landmarks is None else (face.landmarks + shift).astype(np.float32)
-            out.append(
-                replace(
-                    face,
-                    box=box.astype(np.float32),
-                    kps=(face.kps + shift).astype(np.float32),
-                    landmarks=landmarks,
-                    track_id=track.track_id,
-                )
-            )
+            moved = track.face.moved(float(shift[0]), float(shift[1]))
+            out.append(replace(moved, box=box.astype(np.float32), track_id=track.track_id))
         return out
 
     def _distance(self, prototype: np.ndarray | None, embedding: np.ndarray | None) -> float | None:

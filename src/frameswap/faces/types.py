@@ -41,6 +41,19 @@ class Face:
         """A copy carrying a track id."""
         return replace(self, track_id=track_id)
 
+    def moved(self, dx: float, dy: float) -> Face:
+        """A copy with its box and points moved by (dx, dy): from a crop into its frame (the crop's
+        corner) or from a frame into a crop (minus the corner). The embedding does not depend on
+        where the face is, so it is kept."""
+        shift = np.array([dx, dy], dtype=np.float32)
+        return replace(
+            self,
+            box=(np.asarray(self.box, np.float32) + np.tile(shift, 2)).astype(np.float32),
+            kps=(np.asarray(self.kps, np.float32) + shift).astype(np.float32),
+            landmarks=None if self.landmarks is None
+            else (np.asarray(self.landmarks, np.float32) + shift).astype(np.float32),
+        )
+
 
 def sort_large_to_small(faces: list[Face]) -> list[Face]:
     """Faces ordered by box area, largest first (stable for equal areas), as the hosted API does."""
