@@ -3,6 +3,11 @@
 - Identity: dlib's 128-D descriptor of each swapped face, its distance to the source face and to
   the original face at the same place (dlib's rule of thumb: one person lies under 0.6). A face
   counts as swapped when its box's pixels changed (mean |difference| above a few grey levels).
+  The share closer to the source is also given for the faces the classic engine pastes whole
+  (under ``FAR_START`` degrees of yaw in the input): past it the engine fades the far half of a
+  turned head on purpose, and a frontal photo warped in 2D onto a head turned 45 degrees does not
+  read as its person to a descriptor (measured: pasting the far half too, or re-posing the
+  source's landmarks, moves those faces' distances both ways by about as much as their noise).
 - Jitter: frame-to-frame shake of the swapped face's 68 landmarks, measured as the mean size of
   their second difference (|L[t+1] - 2 L[t] + L[t-1]|, which a smooth camera pan leaves near 0),
   in units of the inter-ocular distance, for the swapped face and for the original face in the
@@ -22,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from frameswap.engines.classic.engine import FAR_START
+from frameswap.engines.classic.pose import yaw_degrees
 from frameswap.faces.geometry import box_iou
 
 CHANGED_GREY_LEVELS = 3.0
@@ -90,6 +97,7 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
     before = analyzer.analyze(original)
     after = analyzer.analyze(swapped)
     to_source, to_original, undetected = [], [], 0
+    whole: list[bool] = []  # per swapped face: under FAR_START degrees of yaw (pasted whole)
     # per frame: the largest swapped face, as (landmarks after, landmarks before, box), or None
     main: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     for rgb_in, rgb_out, faces_in, faces_out in zip(original, swapped, before, after, strict=True):
@@ -106,6 +114,7 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
             desc = np.asarray(match.embedding, np.float64)
             to_source.append(float(np.linalg.norm(desc - source_desc)))
             to_original.append(float(np.linalg.norm(desc - np.asarray(face.embedding, np.float64))))
+            whole.append(face.landmarks is not None and abs(yaw_degrees(face.landmarks)) < FAR_START)
             if best is None and match.landmarks is not None and face.landmarks is not None:
                 best = (
                     np.asarray(match.landmarks, np.float64), np.asarray(face.landmarks, np.float64), face.box
@@ -122,14 +131,17 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
         scale = [_iod(w[1]) for w in window]  # type: ignore[index]
         jitter_out += _second_difference([w[0] for w in window], scale)  # type: ignore[index]
         jitter_in += _second_difference([w[1] for w in window], scale)  # type: ignore[index]
+    closer = [s < o for s, o in zip(to_source, to_original, strict=True)]
+    closer_whole = [c for c, w in zip(closer, whole, strict=True) if w]
     figures: dict[str, Any] = {
         "identity_faces": len(to_source),
+        "identity_turned_faces": len(closer) - len(closer_whole),
         "identity_undetected_after_swap": undetected,
         "identity_to_source": _median(to_source),
         "identity_to_original": _median(to_original),
-        "identity_closer_to_source": (
-            round(sum(s < o for s, o in zip(to_source, to_original, strict=True)) / len(to_source), 3)
-            if to_source else None
+        "identity_closer_to_source": round(sum(closer) / len(closer), 3) if closer else None,
+        "identity_closer_to_source_unturned": (
+            round(sum(closer_whole) / len(closer_whole), 3) if closer_whole else None
         ),
     }
     j_out, j_in = _mean(jitter_out), _mean(jitter_in)
