@@ -115,4 +115,3 @@ def keep_regions(
         mixed[inside] = original[by0:by1, bx0:bx1][inside]  # exactly the original's, no rounding
         out[by0:by1, bx0:bx1] = mixed
     return out
-
