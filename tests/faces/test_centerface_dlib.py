@@ -6,7 +6,6 @@ import dlib
 import numpy as np
 import pytest
 
-from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.geometry import box_from_5, box_iou
 
 # Hand-annotated eye regions (x1, y1, x2, y2) of t1's six faces, from looking at zoomed crops of
@@ -19,17 +18,6 @@ T1_EYES = [
     ((900, 100, 935, 135), (935, 100, 975, 130)),
     ((1122, 308, 1170, 342), (1170, 305, 1218, 340)),
 ]
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> DlibAnalyzer:
-    return DlibAnalyzer.from_packages()  # the default: CenterFace
-
-
-@pytest.fixture(scope="module")
-def t1() -> np.ndarray:
-    insightface_data = pytest.importorskip("insightface.data")
-    return np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,6 @@ from frameswap.faces.geometry import box_iou, keypoints_from_68
 
 
 @pytest.fixture(scope="session")
-def analyzer() -> DlibAnalyzer:
-    return DlibAnalyzer.from_packages()
-
-
-@pytest.fixture(scope="session")
-def t1() -> np.ndarray:
-    insightface_data = pytest.importorskip("insightface.data")
-    return np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])  # BGR -> RGB
-
-
-@pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     from skimage import data
 
