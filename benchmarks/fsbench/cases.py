@@ -42,7 +42,8 @@ _RECIPE = 1
 @dataclass(frozen=True)
 class BenchCase:
     """One input to benchmark: its file, the source photo whose face goes in, the output's suffix,
-    and per frame where the annotated faces are (None: no truth, the faces are then not judged)."""
+    per frame where the annotated faces are (None: no truth, the faces are then not judged), and
+    per frame whether the clip blurred it on purpose (empty: no frame is)."""
 
     name: str
     path: Path
@@ -50,6 +51,7 @@ class BenchCase:
     note: str
     output_suffix: str = ""  # "" keeps the input's format
     truth: tuple[FrameTruth, ...] | None = None
+    blurred: tuple[bool, ...] = ()
 
     @property
     def out_suffix(self) -> str:
@@ -132,7 +134,8 @@ def build_cases(work_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[Ben
         kind = "GIF" if spec.container == "gif" else "H.264 mp4"
         truth = tuple(spec.truth())
         note = f"{kind}, {len(truth)} frames, {spec.size[0]}x{spec.size[1]}, {len(faces_seen(truth))} faces"
-        return BenchCase(name, path, src, note, truth=truth)
+        blurred = tuple(effect == "blur" for effect in spec.effects)
+        return BenchCase(name, path, src, note, truth=truth, blurred=blurred)
 
     builders: dict[str, Callable[[], BenchCase]] = {
         "still": lambda: BenchCase("still", _still(gif, inputs / "still.png"), src,

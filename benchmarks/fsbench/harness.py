@@ -229,7 +229,8 @@ def run_case(setup: Setup, case: BenchCase, config: BenchConfig, out_dir: Path,
         on_event(f"{case.name}/{setup.name}: naive baseline {naive_s:.2f} s")
     if config.quality:
         result.update(measure_quality(quality_analyzer, case.source, case.path, destination,
-                                      max_frames=config.quality_frames, identity=setup.identity_meaningful))
+                                      max_frames=config.quality_frames, identity=setup.identity_meaningful,
+                                      blurred=case.blurred))
         if case.truth is not None:
             result.update(measure_pixels(case.truth, case.path, destination, floor_dest))
     return result

@@ -8,6 +8,10 @@
   turned head on purpose, and a frontal photo warped in 2D onto a head turned 45 degrees does not
   read as its person to a descriptor (measured: pasting the far half too, or re-posing the
   source's landmarks, moves those faces' distances both ways by about as much as their noise).
+  Faces on frames the clip blurred on purpose (``blurred``, from how the clip was built) are
+  counted apart as well: the engine blurs the new face to match its frame, as a viewer expects,
+  and a descriptor of a face blurred that much tells people apart poorly. The share for "the
+  rest" (not turned, not on a blurred frame) is where a swap that lost its person would show.
 - Jitter: frame-to-frame shake of the swapped face's 68 landmarks, measured as the mean size of
   their second difference (|L[t+1] - 2 L[t] + L[t-1]|, which a smooth camera pan leaves near 0),
   in units of the inter-ocular distance, for the swapped face and for the original face in the
@@ -21,6 +25,7 @@ frame on 2 cores); timing is checked on every frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,8 +93,11 @@ def _second_difference(track: list[np.ndarray], scale: list[float]) -> list[floa
 
 
 def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np.ndarray],
-                        swapped: list[np.ndarray]) -> dict[str, Any]:
-    """Identity distances of the swapped faces and the landmark jitter (see the module docstring)."""
+                        swapped: list[np.ndarray], blurred: Sequence[bool] = ()) -> dict[str, Any]:
+    """Identity distances of the swapped faces and the landmark jitter (see the module docstring).
+
+    ``blurred[i]`` says the clip blurred frame ``i`` on purpose (missing entries: not blurred).
+    """
     source_faces = sorted(analyzer.analyze([source_rgb])[0], key=lambda f: -f.area)
     if not source_faces or source_faces[0].embedding is None:
         return {"identity_faces": 0}
@@ -97,11 +105,13 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
     before = analyzer.analyze(original)
     after = analyzer.analyze(swapped)
     to_source, to_original, undetected = [], [], 0
-    whole: list[bool] = []  # per swapped face: under FAR_START degrees of yaw (pasted whole)
+    kinds: list[str] = []  # per swapped face: "turned" (FAR_START or more of yaw), "blurred" or "rest"
     # per frame: the largest swapped face, as (landmarks after, landmarks before, box), or None
     main: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
-    for rgb_in, rgb_out, faces_in, faces_out in zip(original, swapped, before, after, strict=True):
+    frames = zip(original, swapped, before, after, strict=True)
+    for t, (rgb_in, rgb_out, faces_in, faces_out) in enumerate(frames):
         best = None
+        frame_blurred = t < len(blurred) and bool(blurred[t])
         for face in sorted(faces_in, key=lambda f: -f.area):
             x1, y1, x2, y2 = np.clip(face.box, 0, [rgb_in.shape[1], rgb_in.shape[0]] * 2).astype(int)
             region = np.abs(rgb_in[y1:y2, x1:x2].astype(np.int16) - rgb_out[y1:y2, x1:x2]).mean()
@@ -114,7 +124,8 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
             desc = np.asarray(match.embedding, np.float64)
             to_source.append(float(np.linalg.norm(desc - source_desc)))
             to_original.append(float(np.linalg.norm(desc - np.asarray(face.embedding, np.float64))))
-            whole.append(face.landmarks is not None and abs(yaw_degrees(face.landmarks)) < FAR_START)
+            turned = face.landmarks is None or abs(yaw_degrees(face.landmarks)) >= FAR_START
+            kinds.append("turned" if turned else "blurred" if frame_blurred else "rest")
             if best is None and match.landmarks is not None and face.landmarks is not None:
                 best = (
                     np.asarray(match.landmarks, np.float64), np.asarray(face.landmarks, np.float64), face.box
@@ -132,16 +143,17 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
         jitter_out += _second_difference([w[0] for w in window], scale)  # type: ignore[index]
         jitter_in += _second_difference([w[1] for w in window], scale)  # type: ignore[index]
     closer = [s < o for s, o in zip(to_source, to_original, strict=True)]
-    closer_whole = [c for c, w in zip(closer, whole, strict=True) if w]
+    closer_rest = [c for c, kind in zip(closer, kinds, strict=True) if kind == "rest"]
     figures: dict[str, Any] = {
         "identity_faces": len(to_source),
-        "identity_turned_faces": len(closer) - len(closer_whole),
+        "identity_turned_faces": kinds.count("turned"),
+        "identity_blurred_faces": kinds.count("blurred"),
         "identity_undetected_after_swap": undetected,
         "identity_to_source": _median(to_source),
         "identity_to_original": _median(to_original),
         "identity_closer_to_source": round(sum(closer) / len(closer), 3) if closer else None,
-        "identity_closer_to_source_unturned": (
-            round(sum(closer_whole) / len(closer_whole), 3) if closer_whole else None
+        "identity_closer_to_source_rest": (
+            round(sum(closer_rest) / len(closer_rest), 3) if closer_rest else None
         ),
     }
     j_out, j_in = _mean(jitter_out), _mean(jitter_in)
@@ -163,12 +175,13 @@ def _mean(values: list[float]) -> float | None:
 
 
 def measure_quality(analyzer: Any, source: Path, target: Path, output: Path, *, max_frames: int = 24,
-                    identity: bool = True) -> dict[str, Any]:
-    """All quality figures of one output (identity and jitter only when ``identity``)."""
+                    identity: bool = True, blurred: Sequence[bool] = ()) -> dict[str, Any]:
+    """All quality figures of one output (identity and jitter only when ``identity``; ``blurred``
+    marks the input frames the clip blurred on purpose)."""
     original = _read(target, max_frames if identity else 0)
     swapped = _read(output, max_frames if identity else 0)
     figures = timing_figures(original, swapped)
     if identity:
         source_rgb = _read(source, 1).frames[0]
-        figures.update(identity_and_jitter(analyzer, source_rgb, original.frames, swapped.frames))
+        figures.update(identity_and_jitter(analyzer, source_rgb, original.frames, swapped.frames, blurred))
     return figures

@@ -141,12 +141,12 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append("")
     lines += _table(
         ["case (quality)", "faces", "id→source", "id→original", "closer to source",
-         "of them turned / closer, the rest", "jitter swapped", "jitter original", "jitter ratio",
-         "timing equal"],
+         "of them turned / on blurred frames / closer, the rest", "jitter swapped", "jitter original",
+         "jitter ratio", "timing equal"],
         [[c["case"], _fmt(c.get("identity_faces")), _fmt(c.get("identity_to_source"), ".3f"),
           _fmt(c.get("identity_to_original"), ".3f"), _fmt(c.get("identity_closer_to_source"), ".0%"),
-          f"{_fmt(c.get('identity_turned_faces'))} / "
-          f"{_fmt(c.get('identity_closer_to_source_unturned'), '.0%')}",
+          f"{_fmt(c.get('identity_turned_faces'))} / {_fmt(c.get('identity_blurred_faces'))} / "
+          f"{_fmt(c.get('identity_closer_to_source_rest'), '.0%')}",
           _fmt(c.get("jitter_swapped"), ".4f"), _fmt(c.get("jitter_original"), ".4f"),
           _fmt(c.get("jitter_ratio"), ".2f"), _fmt(c.get("timing_equal"))] for c in cases],
     )
