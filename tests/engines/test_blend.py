@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frameswap.engines.classic.blend import transfer_color
+from frameswap.engines.classic.blend import match_sharpness, transfer_color
 from frameswap.engines.classic.regions import SkinModel
 
 NEUTRAL = 128.0
@@ -60,3 +60,38 @@ def test_strength_zero_changes_nothing_and_half_goes_half_way():
     np.testing.assert_allclose(transfer_color(lab, source, target, 0.0), lab)
     full = transfer_color(lab, source, target, 1.0)
     np.testing.assert_allclose(transfer_color(lab, source, target, 0.5), (lab + full) / 2, atol=1e-3)
+
+
+def _features(contrast: float, skin_noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A 160x160 RGB "face": dark eyes, brows and lips on skin (with ``skin_noise`` grey levels of
+    pore-like texture), and the features' mask. Edges are sharp steps."""
+    rng = np.random.default_rng(seed)
+    grey = np.full((160, 160), 170.0) + rng.normal(0.0, skin_noise, (160, 160))
+    mask = np.zeros((160, 160), np.uint8)
+    for centre in ((55, 65), (105, 65)):
+        cv2.ellipse(mask, centre, (16, 8), 0, 0, 360, 255, -1)  # eyes
+        cv2.line(mask, (centre[0] - 18, 45), (centre[0] + 18, 43), 255, 5)  # brows
+    cv2.ellipse(mask, (80, 118), (26, 9), 0, 0, 360, 255, -1)  # lips
+    grey[mask > 0] -= contrast
+    rgb = np.repeat(np.clip(grey, 0, 255)[..., None], 3, axis=2).astype(np.uint8)
+    on = cv2.dilate(mask, np.ones((9, 9), np.uint8)) > 0  # the features and their edges
+    return rgb, on
+
+
+def test_a_sharp_face_on_a_sharp_smooth_skinned_target_is_not_blurred():
+    # the source shows pores, the target (a compressed video, say) has smooth skin and half the
+    # contrast, but both have sharp edges: nothing to match, so the face is left exactly as it is
+    face, on = _features(contrast=100.0, skin_noise=6.0)
+    target, _ = _features(contrast=50.0, skin_noise=0.0, seed=1)
+    assert np.array_equal(match_sharpness(face, target, on), face)
+
+
+def test_a_face_on_a_blurred_target_gets_about_the_target_s_blur():
+    # the target is the same kind of face blurred by sigma 2: the face gets the blur step nearest 2
+    face, on = _features(contrast=100.0, skin_noise=3.0)
+    sharp_target, _ = _features(contrast=60.0, skin_noise=0.0, seed=1)
+    target = cv2.GaussianBlur(sharp_target, (0, 0), 2.0)
+    out = match_sharpness(face, target, on)
+    candidates = {s: cv2.GaussianBlur(face, (0, 0), s) for s in (0.9, 1.3, 1.8, 2.5, 3.5)}
+    chosen = [s for s, blurred in candidates.items() if np.array_equal(out, blurred)]
+    assert chosen and chosen[0] in (1.8, 2.5)

@@ -13,7 +13,8 @@ For each target face (which must carry the 68 dlib landmarks):
 3. Texture: the source face is warped onto the destination mesh piecewise-affinely.
 4. Colour, light and focus: the target's skin tone from skin pixels only (smoothed per tracked
    face by the pipeline, see ``measure_tone``), the target's low-frequency lighting inside the
-   face, and its sharpness (a sharp face on a blurred frame is blurred to match).
+   face, and its sharpness read on the features' edges (a sharp face on a blurred frame is
+   blurred to match; skin texture is not read as sharpness).
 5. Turned heads: the far half fades from ``FAR_START`` degrees of yaw; past ``yaw_full`` the whole
    face fades out, gone at ``yaw_zero``: a frontal face is never pasted on a profile.
 6. Paste: an alpha that ramps up inside the region (``feather``).
@@ -292,7 +293,7 @@ class ClassicEngine:
             lit = match_shading(lab_s[..., 0], skin_now, lab_t[..., 0], skin_now, 0.12 * small_w)
             lab_s[..., 0] += opts.shading * lit
         face = cv2.cvtColor(np.clip(lab_s + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
-        face = match_sharpness(face, small, (paint > 0) & (features == 0))
+        face = match_sharpness(face, small, (paint > 0) & (features > 0))
 
         alpha: np.ndarray = feather(paint, opts.feather * small_w) * weight
         far = far_side_weight(shape, local, yaw, FAR_START, opts.yaw_zero - FAR_START)
