@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from frameswap.faces.dlib_backend import DlibAnalyzer
 from kit.synthetic_swap import (
     build_codeformer,
     build_gfpgan,
@@ -38,3 +39,10 @@ def swap_frames() -> list[np.ndarray]:
     img = data.astronaut()
     crops = [img[0:360, 40:520], img[60:420, 0:480], img[100:460, 32:512]]
     return [np.ascontiguousarray(cv2.resize(c, (320, 240), interpolation=cv2.INTER_AREA)) for c in crops]
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> DlibAnalyzer:
+    """The embedded analyzer (CenterFace + dlib's landmarks and descriptor); it keeps no state
+    between calls, so the session shares one."""
+    return DlibAnalyzer.from_packages()

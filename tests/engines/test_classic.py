@@ -10,14 +10,8 @@ import pytest
 from frameswap.engines.base import SwapEngine, SwapJob
 from frameswap.engines.classic import ClassicEngine, ClassicOptions
 from frameswap.errors import NoFaceError, OptionsError
-from frameswap.faces.dlib_backend import DlibAnalyzer
 from frameswap.faces.geometry import box_iou
 from frameswap.faces.smooth import LandmarkSmoother
-
-
-@pytest.fixture(scope="session")
-def analyzer() -> DlibAnalyzer:
-    return DlibAnalyzer.from_packages()
 
 
 @pytest.fixture(scope="session")

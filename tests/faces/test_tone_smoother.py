@@ -30,3 +30,11 @@ def test_a_cut_restarts_and_tracks_do_not_mix():
     assert smoother.smooth(1, _tone(60), 5)[0] == 60  # a jump of 90 levels: a cut, not noise
     assert abs(smoother.smooth(2, _tone(84), 5)[0] - 81.2) < 0.01  # 0.3 of the way, its own track
     assert smoother.smooth(None, _tone(99), 6)[0] == 99  # a still (no track): untouched
+
+
+def test_each_figure_can_have_its_own_weight():
+    # the classic engine's glasses score (7th figure) moves at 0.1 a frame, its colour at 0.3
+    smoother = ToneSmoother((0.3,) * 6 + (0.1,))
+    smoother.smooth(1, np.append(_tone(150), 0.0), 0)
+    value = smoother.smooth(1, np.append(_tone(160), 1.0), 1)
+    assert abs(value[0] - 153.0) < 1e-4 and abs(value[6] - 0.1) < 1e-6

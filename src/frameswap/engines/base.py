@@ -58,8 +58,12 @@ class ToneAwareEngine(Protocol):
     in); the pipeline smooths them per tracked face and hands them back in ``SwapJob.tone``.
     """
 
+    # the smoothing weight of the newest frame, per figure that ``measure_tone`` returns
+    tone_alpha: tuple[float, ...]
+
     def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
-        """The face's colour statistics on this frame (None: nothing usable)."""
+        """The face's colour statistics on this frame, and any other per-frame looks the engine
+        wants smoothed the same way (None: nothing usable)."""
         ...
 
 

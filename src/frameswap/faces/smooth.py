@@ -83,12 +83,13 @@ class ToneSmoother:
 
     Per-frame skin statistics wobble with landmark noise and with what drifts into the sampled
     region (a hand, a shadow edge); pasted with each frame's own figures, the new face breathes
-    in brightness while the original did not. ``alpha`` is the weight of the newest frame; a jump
-    of more than ``reset_jump`` in mean lightness (a cut, a light switched on) restarts the
-    track from the new value rather than fading across it.
+    in brightness while the original did not. ``alpha`` is the weight of the newest frame: one
+    for every figure, or one per figure (an engine's slower-moving looks after the colour, see
+    ``ToneAwareEngine.tone_alpha``); a jump of more than ``reset_jump`` in mean lightness (a cut,
+    a light switched on) restarts the track from the new value rather than fading across it.
     """
 
-    alpha: float = 0.3
+    alpha: float | tuple[float, ...] = 0.3
     reset_jump: float = 25.0
     max_gap: int = 5
     _tracks: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict, repr=False)
@@ -107,6 +108,7 @@ class ToneSmoother:
         ):
             self._tracks[track_id] = (new, frame)
             return new
-        value = (self.alpha * new + (1.0 - self.alpha) * state[0]).astype(np.float32)
+        alpha = np.asarray(self.alpha, dtype=np.float32)
+        value = (alpha * new + (1.0 - alpha) * state[0]).astype(np.float32)
         self._tracks[track_id] = (value, frame)
         return value

@@ -439,7 +439,10 @@ class _BatchSwapper:
         self.stats = stats
         self.keep = keep  # target regions put back after the swap and the restorer
         self.last_output: np.ndarray | None = None
+        engine = models.engine
         self.tones = ToneSmoother()
+        if isinstance(engine, ToneAwareEngine):
+            self.tones = ToneSmoother(engine.tone_alpha)
         self.photo_of_track: dict[int, int] = {}  # the photo each track used last (PerFaceSource)
 
     def _with_photos(self, jobs: list[SwapJob]) -> list[SwapJob]:

@@ -45,6 +45,7 @@ from frameswap.engines.classic.blend import (
     match_sharpness,
     transfer_color,
 )
+from frameswap.engines.classic.glasses import GLASSES_ALPHA, WEARS_GLASSES, glasses_rims, glasses_score
 from frameswap.engines.classic.mesh import align_shape, extend_68, triangulate, warp_mesh
 from frameswap.engines.classic.photos import PhotoSet
 from frameswap.engines.classic.pose import far_side_weight, yaw_degrees, yaw_weight
@@ -142,6 +143,10 @@ class ClassicEngine:
     workers: int = 2
     name: str = field(default="classic", init=False)
     needs_source_embedding: bool = field(default=False, init=False)
+    # ``measure_tone``'s figures: skin Lab mean and std follow the light within a few frames; the
+    # glasses score moves slower, so a few frames of a rim lost in a reflection (or of brows and
+    # creases that look like one) do not make glasses blink on or off
+    tone_alpha: tuple[float, ...] = field(default=(0.3,) * 6 + (GLASSES_ALPHA,), init=False)
 
     def prepare_source(self, image: np.ndarray, face: Face) -> ClassicSource:
         """Crop (and bound the size of) the source face; find what of it is usable skin."""
@@ -179,19 +184,24 @@ class ClassicEngine:
         return PhotoSet.from_photos(sources, [face for _, face in photos])
 
     def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
-        """The target face's skin statistics (Lab mean, then std) for the pipeline to smooth per
-        track; None when the face has no usable landmarks or skin."""
+        """The target face's looks for the pipeline to smooth per track: skin statistics (Lab
+        mean, then std) and ``glasses_score``; None when the face has no usable landmarks or skin."""
         if face.landmarks is None:
             return None
         pts = np.asarray(face.landmarks, dtype=np.float64)
-        roi, box, to_small = self._roi(frame, region_polygon(pts), _face_width(pts))
+        face_w = _face_width(pts)
+        roi, box, to_small = self._roi(frame, region_polygon(pts), face_w)
         if roi is None:
             return None
         local = (pts - box[:2]) * to_small
         shape = roi.shape[:2]
-        sample = region_mask(local, shape) & ~feature_mask(local, shape)
-        skin = fit_skin(cv2.cvtColor(roi, cv2.COLOR_RGB2LAB), sample)
-        return None if skin is None else skin.as_array()
+        region, features = region_mask(local, shape), feature_mask(local, shape)
+        lab = cv2.cvtColor(roi, cv2.COLOR_RGB2LAB)
+        skin = fit_skin(lab, region & ~features)
+        if skin is None:
+            return None
+        glasses = glasses_score(lab, region, features, local, face_w * float(to_small[0]))
+        return np.append(skin.as_array(), np.float32(glasses))
 
     def swap(self, frames: Sequence[np.ndarray], jobs: Sequence[Sequence[SwapJob]]) -> list[np.ndarray]:
         """Swap every job of every frame, in order; a frame without jobs comes back unchanged."""
@@ -232,8 +242,9 @@ class ClassicEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """One face: returns the new frame and the bool mask of pixels that may have changed.
 
-        ``tone``: the target's skin statistics smoothed over time (``measure_tone``); measured on
-        this frame when None. Every pixel outside the returned mask equals the input's.
+        ``tone``: the target's looks smoothed over time (``measure_tone``: skin statistics, then
+        how surely it wears glasses); measured on this frame when None. Every pixel outside the
+        returned mask equals the input's.
         """
         opts = self.options
         target_pts = _landmarks_of(target, "target")
@@ -282,6 +293,12 @@ class ClassicEngine:
         small_w = face_w * float(to_small[0])
         if opts.occlusion:
             paint &= ~not_skin(lab_t, region, features, target_skin, opts.skin_threshold, small_w)
+            if tone is not None and len(tone) > 6:
+                glasses = float(tone[6])
+            else:
+                glasses = glasses_score(lab_t, region, features, target_local, small_w)
+            if glasses >= WEARS_GLASSES:
+                paint &= ~glasses_rims(lab_t, region, features, target_local, small_w)
         if int(np.count_nonzero(paint)) < 16:
             return untouched
 
