@@ -71,19 +71,29 @@ def match_shading(
 _BLUR_STEPS = (0.3, 0.45, 0.6, 0.9, 1.3, 1.8, 2.5, 3.5, 5.0)  # Gaussian sigmas tried, in working-size pixels
 
 
-def _sharpness(grey: np.ndarray, on: np.ndarray) -> float:
-    """How sharp the edges of a grey image are where ``on`` is set, whatever their contrast.
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _edges(grey: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Where ``on`` holds the strongest detail up to a few pixels: the features' edges, not the
+    skin between them (bool mask)."""
+    coarse = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 3.0))
+    return on & (coarse >= np.percentile(coarse[on], 70))
+
+
+def _sharpness(grey: np.ndarray, edges: np.ndarray) -> float:
+    """How sharp the edges of a grey image are at ``edges``, whatever their contrast.
 
     The finest detail (``|x - blur_1(x)|``) as a share of all detail up to a few pixels
     (``|x - blur_3(x)|``): a step edge keeps the same share at any contrast, a blurred one loses
-    its finest part first. Measured on the features (eyes, brows, lips), which every face has,
+    its finest part first. Read on the features' edges (eyes, brows, lips), which every face has,
     never on the skin: how much texture skin shows differs from person to person (pores,
     make-up, a compressed video's smoothing), and reading that as blur softened whole faces.
     """
-    fine = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.0))[on]
-    coarse = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 3.0))[on]
-    edges = coarse >= np.percentile(coarse, 70)  # the features' edges, not the skin between them
-    return float(fine[edges].mean() / max(float(coarse[edges].mean()), 1e-3))
+    fine = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.0))[edges]
+    coarse = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 3.0))[edges]
+    return float(fine.mean() / max(float(coarse.mean()), 1e-3))
 
 
 def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -92,27 +102,41 @@ def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.
 
     A sharp photo pasted onto a motion-blurred or out-of-focus frame is the first thing a viewer
     sees; the source photo is usually the sharper of the two, so only blurring is ever needed.
+    The search runs on grey crops around ``on`` (a blur of the grey image is the grey of the
+    blurred one), and the chosen blur is applied to the colour face once.
     """
     if int(on.sum()) < 64:
         return face
-
-    def grey(rgb: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-
-    want = max(_sharpness(grey(target), on), 1e-3)
-    have = _sharpness(grey(face), on)
+    ys, xs = np.nonzero(on)
+    margin = 12  # beyond the widest blur's reach on the measure (3 px) plus the steps' own
+    y0, y1 = max(0, int(ys.min()) - margin), int(ys.max()) + margin + 1
+    x0, x1 = max(0, int(xs.min()) - margin), int(xs.max()) + margin + 1
+    mask = on[y0:y1, x0:x1]
+    grey_t, grey_f = _grey(target[y0:y1, x0:x1]), _grey(face[y0:y1, x0:x1])
+    want = max(_sharpness(grey_t, _edges(grey_t, mask)), 1e-3)
+    edges = _edges(grey_f, mask)  # the face's edges stay where they are as it is blurred
+    have = _sharpness(grey_f, edges)
     if have <= 1.1 * want:
         return face
-    best, best_miss = face, abs(np.log(have / want))
-    for sigma in _BLUR_STEPS:
-        blurred = cv2.GaussianBlur(face, (0, 0), sigma)
-        have = _sharpness(grey(blurred), on)
-        miss = abs(np.log(max(have, 1e-6) / want))
-        if miss < best_miss:  # the step nearest the target's sharpness, not the first past it
-            best, best_miss = blurred, miss
-        if have <= want:
-            break
-    return best
+    # sharpness falls as the blur grows: bisect the steps for the first at or under the target's,
+    # then take whichever of it and the step before lies nearer (in ratio)
+    measured: dict[float, float] = {0.0: have}
+
+    def at(sigma: float) -> float:
+        if sigma not in measured:
+            measured[sigma] = _sharpness(cv2.GaussianBlur(grey_f, (0, 0), sigma), edges)
+        return measured[sigma]
+
+    lo, hi = 0, len(_BLUR_STEPS) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if at(_BLUR_STEPS[mid]) <= want:
+            hi = mid
+        else:
+            lo = mid + 1
+    candidates = [_BLUR_STEPS[lo], _BLUR_STEPS[lo - 1] if lo > 0 else 0.0]
+    best = min(candidates, key=lambda sigma: abs(np.log(max(at(sigma), 1e-6) / want)))
+    return cv2.GaussianBlur(face, (0, 0), best) if best > 0 else face
 
 
 def feather(mask: np.ndarray, radius: float) -> np.ndarray:
