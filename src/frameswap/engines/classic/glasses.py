@@ -105,10 +105,6 @@ def _rings(lab: np.ndarray, region: np.ndarray, features: np.ndarray, points: np
     return box, out
 
 
-def _bins(angles: np.ndarray) -> np.ndarray:
-    return np.unique(((angles + np.pi) / (2 * np.pi) * ANGLE_BINS).astype(int) % ANGLE_BINS)
-
-
 def glasses_score(lab: np.ndarray, region: np.ndarray, features: np.ndarray, points: np.ndarray,
                   face_width: float) -> float:
     """How surely the face wears glasses, 0..1, the least over both eyes of two shares of the
@@ -121,19 +117,16 @@ def glasses_score(lab: np.ndarray, region: np.ndarray, features: np.ndarray, poi
     found = _rings(lab, region, features, points, face_width)
     if found is None:
         return 0.0
-    (rows, cols), rings = found
     half = ANGLE_BINS // 2
-    pts = np.asarray(points, dtype=np.float64) - (cols.start, rows.start)  # into the rings' box
     shares = []
-    for (ring, angles), eye in zip(rings, EYES, strict=True):
-        bins = _bins(angles)
+    for ring, angles in found[1]:
+        pixel_bins = ((angles + np.pi) / (2 * np.pi) * ANGLE_BINS).astype(int) % ANGLE_BINS
+        bins = np.unique(pixel_bins)
         above = int((bins < half).sum())  # image y grows downwards: negative angles are above
-        count, labels = cv2.connectedComponents(ring.astype(np.uint8), connectivity=8)
-        centre = pts[eye].mean(axis=0)
-        longest = 0
-        for j in range(1, count):
-            ys, xs = np.nonzero(labels == j)
-            longest = max(longest, len(_bins(np.arctan2(ys - centre[1], xs - centre[0]))))
+        # the angle bins each connected line spans (labels and angles share the ring's pixel order)
+        _, labels = cv2.connectedComponents(ring.astype(np.uint8), connectivity=8)
+        pairs = np.unique(labels[ring].astype(np.int64) * ANGLE_BINS + pixel_bins)
+        longest = int(np.bincount(pairs // ANGLE_BINS).max()) if len(pairs) else 0
         shares.append(min(above / half, (len(bins) - above) / half, 2.0 * longest / ANGLE_BINS))
     return float(min(shares))
 
