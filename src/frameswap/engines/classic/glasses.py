@@ -45,9 +45,10 @@ LENS_INNER, LENS_OUTER = (0.8, 0.55), (1.5, 1.2)
 ANGLE_BINS = 24
 # ``glasses_score`` from which a face wears glasses. Measured on the shared trial clips: per
 # frame, the talking head with metal glasses scores 0.47 / 0.67 / 0.83 (10th / 50th / 90th
-# percentile), faces without (five talking heads, two GIFs, the 1280x720 group) at most 0.25 at
-# the 90th percentile and 0.42 in single frames; smoothed along each track (``GLASSES_ALPHA``)
-# the wearer stays above it in all 587 frames and no other face reaches 0.33.
+# percentile), faces without (four talking heads, three GIFs, the Hamilton clip, the 1280x720
+# group) at most 0.25 at the 90th percentile and 0.42 in single frames; smoothed along each
+# track (``GLASSES_ALPHA``) the wearer stays above it in all 587 frames and no other face
+# reaches 0.33.
 WEARS_GLASSES = 0.4
 GLASSES_ALPHA = 0.1  # the pipeline's smoothing weight of a frame's score (ToneSmoother)
 
