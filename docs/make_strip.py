@@ -44,8 +44,10 @@ def main() -> None:
         gap = np.full((args.height, 4, 3), 255, np.uint8)
         tiles.append(np.hstack([x for f in scaled for x in (f, gap)][:-1]))
     strip = np.vstack([tiles[0], np.full((4, tiles[0].shape[1], 3), 255, np.uint8), tiles[1]])
-    # JPEG at quality 85: a third of the default size, no visible difference at this scale
-    cv2.imwrite(args.out, cv2.cvtColor(strip, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    # JPEG at quality 85: half the default size, no visible difference at this scale
+    jpeg = Path(args.out).suffix.lower() in (".jpg", ".jpeg")
+    params = [cv2.IMWRITE_JPEG_QUALITY, 85] if jpeg else []
+    cv2.imwrite(args.out, cv2.cvtColor(strip, cv2.COLOR_RGB2BGR), params)
 
 
 if __name__ == "__main__":
