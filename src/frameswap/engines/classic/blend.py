@@ -75,25 +75,29 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
-def _edges(grey: np.ndarray, on: np.ndarray) -> np.ndarray:
-    """Where ``on`` holds the strongest detail up to a few pixels: the features' edges, not the
-    skin between them (bool mask)."""
-    coarse = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 3.0))
+def _detail(grey: np.ndarray, sigma: float) -> np.ndarray:
+    """Per pixel, the detail finer than ``sigma`` (``|x - blur_sigma(x)|``)."""
+    return np.abs(grey - cv2.GaussianBlur(grey, (0, 0), sigma))
+
+
+def _edges(coarse: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Where ``on`` holds the strongest detail up to a few pixels (``coarse``: ``_detail`` at 3):
+    the features' edges, not the skin between them (bool mask)."""
     return on & (coarse >= np.percentile(coarse[on], 70))
 
 
-def _sharpness(grey: np.ndarray, edges: np.ndarray) -> float:
+def _sharpness(grey: np.ndarray, edges: np.ndarray, coarse: np.ndarray | None = None) -> float:
     """How sharp the edges of a grey image are at ``edges``, whatever their contrast.
 
     The finest detail (``|x - blur_1(x)|``) as a share of all detail up to a few pixels
-    (``|x - blur_3(x)|``): a step edge keeps the same share at any contrast, a blurred one loses
-    its finest part first. Read on the features' edges (eyes, brows, lips), which every face has,
-    never on the skin: how much texture skin shows differs from person to person (pores,
-    make-up, a compressed video's smoothing), and reading that as blur softened whole faces.
+    (``|x - blur_3(x)|``, passed as ``coarse`` when already at hand): a step edge keeps the same
+    share at any contrast, a blurred one loses its finest part first. Read on the features' edges
+    (eyes, brows, lips), which every face has, never on the skin: how much texture skin shows
+    differs from person to person (pores, make-up, a compressed video's smoothing), and reading
+    that as blur softened whole faces.
     """
-    fine = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.0))[edges]
-    coarse = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 3.0))[edges]
-    return float(fine.mean() / max(float(coarse.mean()), 1e-3))
+    coarse = _detail(grey, 3.0) if coarse is None else coarse
+    return float(_detail(grey, 1.0)[edges].mean() / max(float(coarse[edges].mean()), 1e-3))
 
 
 def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -113,9 +117,10 @@ def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.
     x0, x1 = max(0, int(xs.min()) - margin), int(xs.max()) + margin + 1
     mask = on[y0:y1, x0:x1]
     grey_t, grey_f = _grey(target[y0:y1, x0:x1]), _grey(face[y0:y1, x0:x1])
-    want = max(_sharpness(grey_t, _edges(grey_t, mask)), 1e-3)
-    edges = _edges(grey_f, mask)  # the face's edges stay where they are as it is blurred
-    have = _sharpness(grey_f, edges)
+    coarse_t, coarse_f = _detail(grey_t, 3.0), _detail(grey_f, 3.0)
+    want = max(_sharpness(grey_t, _edges(coarse_t, mask), coarse_t), 1e-3)
+    edges = _edges(coarse_f, mask)  # the face's edges stay where they are as it is blurred
+    have = _sharpness(grey_f, edges, coarse_f)
     if have <= 1.1 * want:
         return face
     # sharpness falls as the blur grows: bisect the steps for the first at or under the target's,

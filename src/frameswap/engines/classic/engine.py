@@ -65,6 +65,8 @@ from frameswap.faces.types import Face
 INNER = np.arange(27, 68)  # nose, eyes, mouth: the points that carry the source's proportions
 SOURCE_WIDTH = 320  # the source texture is kept at most this wide across the jaw
 JAW_WEIGHT = 0.5  # share of shape_weight the jaw line takes (the region stays inside the target's)
+# where ``measure_tone``'s figures hold the glasses score: after the skin's Lab mean and std
+_GLASSES_FIGURE = 6
 FAR_START = 30.0  # degrees of yaw where the far half of the face starts to fade
 
 
@@ -146,7 +148,7 @@ class ClassicEngine:
     # ``measure_tone``'s figures: skin Lab mean and std follow the light within a few frames; the
     # glasses score moves slower, so a few frames of a rim lost in a reflection (or of brows and
     # creases that look like one) do not make glasses blink on or off
-    tone_alpha: tuple[float, ...] = field(default=(0.3,) * 6 + (GLASSES_ALPHA,), init=False)
+    tone_alpha: tuple[float, ...] = field(default=(0.3,) * _GLASSES_FIGURE + (GLASSES_ALPHA,), init=False)
 
     def prepare_source(self, image: np.ndarray, face: Face) -> ClassicSource:
         """Crop (and bound the size of) the source face; find what of it is usable skin."""
@@ -293,8 +295,8 @@ class ClassicEngine:
         small_w = face_w * float(to_small[0])
         if opts.occlusion:
             paint &= ~not_skin(lab_t, region, features, target_skin, opts.skin_threshold, small_w)
-            if tone is not None and len(tone) > 6:
-                glasses = float(tone[6])
+            if tone is not None and len(tone) > _GLASSES_FIGURE:
+                glasses = float(tone[_GLASSES_FIGURE])
             else:
                 glasses = glasses_score(lab_t, region, features, target_local, small_w)
             if glasses >= WEARS_GLASSES:
