@@ -169,6 +169,38 @@ def test_a_profile_is_left_alone_and_a_frontal_face_is_not(scene):
     assert mask.any()
 
 
+def test_a_profile_only_the_detector_sees_is_left_alone(scene):
+    # dlib's landmarks draw a profile as a three-quarter face; the detector's keypoints see it
+    # (``Face.detector_turn``): past ``yaw_zero`` by that reading the face is left as it is
+    t1, t1_faces, astronaut, source_face = scene
+    from frameswap.engines.classic.pose import yaw_degrees
+
+    frontal = min(t1_faces, key=lambda f: abs(yaw_degrees(f.landmarks)))
+    engine = ClassicEngine()
+    opts = engine.options
+    source = engine.prepare_source(astronaut, source_face)
+
+    def change(face, tone=None) -> float:
+        out, mask = engine.swap_face(t1, face, source, tone=tone)
+        assert np.array_equal(out[~mask], t1[~mask])
+        return float(np.abs(out.astype(np.int16) - t1).sum())
+
+    full = change(replace(frontal, detector_turn=None))
+    assert full > 0
+    assert change(replace(frontal, detector_turn=opts.yaw_zero + 10)) == 0
+    # the smoothed reading the pipeline passes (the 8th figure) wins over the frame's own
+    tone = engine.measure_tone(t1, replace(frontal, detector_turn=opts.yaw_zero + 10))
+    assert tone is not None and tone[7] == pytest.approx(opts.yaw_zero + 10)
+    assert change(frontal, tone) == 0
+    unmeasured = engine.measure_tone(t1, replace(frontal, detector_turn=None))
+    assert unmeasured is not None and np.isnan(unmeasured[7])  # not detected: the landmarks decide
+    profile = replace(frontal, detector_turn=opts.yaw_zero + 10)
+    assert change(profile, unmeasured) == pytest.approx(full, rel=0.02)
+    # half way through the fade, about half the change of the full swap (a linear alpha)
+    half = change(replace(frontal, detector_turn=(opts.yaw_full + opts.yaw_zero) / 2))
+    assert 0.4 * full < half < 0.6 * full
+
+
 def test_frames_without_jobs_and_inputs_are_untouched(scene):
     t1, t1_faces, astronaut, source_face = scene
     before = t1.copy()

@@ -52,7 +52,7 @@ def test_the_score_tells_glasses_from_a_bare_face(faces):
     astronaut, face, glasses, _, _, _ = faces
     engine = ClassicEngine()
     bare, worn = engine.measure_tone(astronaut, face), engine.measure_tone(glasses, face)
-    assert bare is not None and worn is not None and len(bare) == len(engine.tone_alpha) == 7
+    assert bare is not None and worn is not None and len(bare) == len(engine.tone_alpha) == 8
     assert worn[6] >= WEARS_GLASSES > 2 * bare[6]
     # the skin statistics before it are those of the face, glasses or not
     assert np.allclose(bare[:3], worn[:3], atol=3.0)

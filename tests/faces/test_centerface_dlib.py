@@ -6,7 +6,9 @@ import dlib
 import numpy as np
 import pytest
 
-from frameswap.faces.geometry import box_from_5, box_iou
+from frameswap.engines.classic.pose import yaw_degrees
+from frameswap.faces.dlib_backend import DlibAnalyzer
+from frameswap.faces.geometry import box_from_5, box_iou, turn_from_keypoints
 
 # Hand-annotated eye regions (x1, y1, x2, y2) of t1's six faces, from looking at zoomed crops of
 # the photo: (image-left eye, image-right eye) per person.
@@ -64,6 +66,58 @@ def test_box_from_5_is_a_square_around_eyes_and_mouth():
     assert x2 - x1 == pytest.approx(side, abs=1e-3) and y2 - y1 == pytest.approx(side, abs=1e-3)
     assert (x1 + x2) / 2 == pytest.approx(50.0, abs=1e-3)  # symmetric face, centred
     assert y1 < 50 and y2 > 72  # eyes and mouth inside
+
+
+def _projected_keypoints(yaw: float, pitch: float = 0.0, roll: float = 0.0) -> np.ndarray:
+    """Five keypoints of a face model (eyes 1.05 apart, the mouth 1.0 below them, the nose tip out
+    in front) turned by ``yaw``, nodded by ``pitch`` and rolled by ``roll`` degrees, seen from afar
+    (orthographic), scaled by 40 px and moved to (200, 150)."""
+    model = np.array([[-0.525, 0, 0], [0.525, 0, 0], [0, 0.55, 0.6], [-0.4, 1.0, 0.1], [0.4, 1.0, 0.1]])
+    y, p, r = np.radians([yaw, pitch, roll])
+    turn = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    nod = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    spin = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return (model @ (spin @ nod @ turn).T)[:, :2] * 40 + (200, 150)
+
+
+@pytest.mark.parametrize("yaw", [0, 20, 45, 60, 75, 85])
+def test_the_turn_read_from_keypoints_is_the_heads_yaw(yaw):
+    assert turn_from_keypoints(_projected_keypoints(yaw)) == pytest.approx(yaw, abs=0.5)
+    assert turn_from_keypoints(_projected_keypoints(-yaw)) == pytest.approx(yaw, abs=0.5)  # unsigned
+    # a rolled head reads the same; a nodding one reads as more frontal, never as more turned
+    assert turn_from_keypoints(_projected_keypoints(yaw, roll=35)) == pytest.approx(yaw, abs=0.5)
+    assert turn_from_keypoints(_projected_keypoints(yaw, pitch=20)) <= yaw + 0.5
+
+
+def test_the_detector_says_how_far_each_head_is_turned(analyzer, t1, faces):
+    located = analyzer.locate([t1])[0]
+    assert all(f.detector_turn is None for f in located)  # not measured before the landmark fit
+    for face in faces:
+        # the reading is the detector's own keypoints', not the landmarks' (they replace ``kps``)
+        nearest = max(located, key=lambda f: box_iou(f.box, face.box))
+        assert face.detector_turn == pytest.approx(turn_from_keypoints(nearest.kps))
+    # t1's poses, from looking at the photo: the standing man (5th by the eyes' annotation) is
+    # near profile, the dark-haired woman behind (2nd) a three-quarter view, the rest 25 degrees
+    # or less; the landmarks' yaw cannot tell the two turned heads apart
+    by_person = [
+        next(f for f in faces if _inside(f.landmarks[36:42].mean(axis=0), left)) for left, _ in T1_EYES
+    ]
+    turns = [f.detector_turn for f in by_person]
+    assert turns[4] > turns[1] > max(turns[i] for i in (0, 2, 3, 5))
+    assert turns[4] >= 50 and max(turns[i] for i in (0, 2, 3, 5)) <= 30
+    assert abs(abs(yaw_degrees(by_person[4].landmarks)) - abs(yaw_degrees(by_person[1].landmarks))) < 5
+
+
+def test_no_turn_is_read_where_the_detector_guesses(analyzer, t1):
+    # a face the frame's edge cuts (the left woman, from x=62): the detector guesses the hidden eye
+    cut = np.ascontiguousarray(t1[:, 110:])
+    found = analyzer.analyze([cut], embed=False)[0]
+    edge = [f for f in found if f.landmarks[:, 0].min() < 0]
+    assert len(edge) == 1 and edge[0].detector_turn is None
+    assert all(f.detector_turn is not None for f in found if f is not edge[0])
+    # HOG gives no keypoints of its own
+    hog = DlibAnalyzer.from_packages("hog")
+    assert all(f.detector_turn is None for f in hog.analyze([t1], embed=False)[0])
 
 
 def test_describe_and_embed_work_on_centerface_faces(analyzer, t1, faces):

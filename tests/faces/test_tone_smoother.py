@@ -38,3 +38,15 @@ def test_each_figure_can_have_its_own_weight():
     smoother.smooth(1, np.append(_tone(150), 0.0), 0)
     value = smoother.smooth(1, np.append(_tone(160), 1.0), 1)
     assert abs(value[0] - 153.0) < 1e-4 and abs(value[6] - 0.1) < 1e-6
+
+
+def test_a_figure_a_frame_could_not_measure_keeps_the_tracks_last_value():
+    # the classic engine's 8th figure (the detector's reading of the turn) is NaN on followed frames
+    smoother = ToneSmoother((0.3,) * 6 + (0.1, 0.5))
+    smoother.smooth(1, np.append(_tone(150), [0.0, 80.0]), 0)
+    value = smoother.smooth(1, np.append(_tone(150), [0.0, np.nan]), 1)
+    assert value[7] == 80.0 and not np.isnan(value).any()
+    assert smoother.smooth(1, np.append(_tone(150), [0.0, 60.0]), 2)[7] == 70.0  # half way, as set
+    # a track's first frame has nothing to keep; nor has a track unseen for longer than max_gap
+    assert np.isnan(smoother.smooth(2, np.append(_tone(150), [0.0, np.nan]), 0)[7])
+    assert np.isnan(smoother.smooth(1, np.append(_tone(150), [0.0, np.nan]), 2 + smoother.max_gap + 1)[7])

@@ -28,13 +28,14 @@ def encode(image: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 
 @pytest.fixture(scope="module")
 def media():
-    """Source: the astronaut (one face). Target: one face cropped from insightface's group photo."""
+    """Source: the astronaut (one face). Target: one face cropped from insightface's group photo
+    (the laughing man in the red shirt: frontal, so the classic engine swaps it in full)."""
     insightface_data = pytest.importorskip("insightface.data")
     from skimage import data as skdata
 
     source = Image.fromarray(skdata.astronaut()).resize((192, 192))
     group = np.ascontiguousarray(insightface_data.get_image("t1")[:, :, ::-1])  # BGR → RGB
-    target = Image.fromarray(np.ascontiguousarray(group[20:240, 820:1050])).resize((172, 165))
+    target = Image.fromarray(np.ascontiguousarray(group[310:530, 680:910])).resize((172, 165))
     frames = [target, target.rotate(3), target]
     gif = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=DURATIONS, loop=0)
     return {"source": encode(source), "target": encode(target), "target_rgb": np.asarray(target), "gif": gif}

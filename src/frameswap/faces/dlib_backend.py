@@ -30,7 +30,14 @@ from typing import Any, get_args
 import numpy as np
 
 from frameswap.errors import ModelNotFoundError, OptionsError, SourceError
-from frameswap.faces.geometry import box_from_5, box_from_68, box_iou, estimate_similarity, keypoints_from_68
+from frameswap.faces.geometry import (
+    box_from_5,
+    box_from_68,
+    box_iou,
+    estimate_similarity,
+    keypoints_from_68,
+    turn_from_keypoints,
+)
 from frameswap.faces.types import Face, sort_large_to_small
 from frameswap.models.session import SessionOptions
 from frameswap.options import DlibDetectorName
@@ -229,12 +236,22 @@ class DlibAnalyzer:
         return out
 
     def _fitted(self, image: np.ndarray, face: Face) -> Face:
-        """``face`` with its 68 landmarks fitted in its box, keypoints derived from them."""
+        """``face`` with its 68 landmarks fitted in its box, keypoints derived from them.
+
+        With CenterFace, the turn its own keypoints show is kept (``Face.detector_turn``), except
+        on a face the frame's edge cuts: there the detector guesses where the hidden eye is.
+        """
         import dlib
 
         x1, y1, x2, y2 = (round(float(v)) for v in face.box)
         fit = self._describe_rect(image, dlib.rectangle(x1, y1, x2, y2), face.score, embed=False)
-        return replace(face, box=fit.box, kps=fit.kps, landmarks=fit.landmarks)
+        turn = None
+        if self.detector_kind == "centerface" and fit.landmarks is not None:
+            h, w = image.shape[:2]
+            pts = fit.landmarks
+            if pts.min() >= 0 and pts[:, 0].max() < w and pts[:, 1].max() < h:
+                turn = turn_from_keypoints(face.kps)
+        return replace(face, box=fit.box, kps=fit.kps, landmarks=fit.landmarks, detector_turn=turn)
 
     def embed(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[list[Face]]:
         """The given faces with the 128-D descriptor added, order kept; a face without landmarks

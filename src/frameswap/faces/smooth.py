@@ -87,6 +87,8 @@ class ToneSmoother:
     for every figure, or one per figure (an engine's slower-moving looks after the colour, see
     ``ToneAwareEngine.tone_alpha``); a jump of more than ``reset_jump`` in mean lightness (a cut,
     a light switched on) restarts the track from the new value rather than fading across it.
+    A figure a frame could not measure (NaN: the engine's detector-only figures on frames where
+    the face was followed, not detected) keeps the track's last value.
     """
 
     alpha: float | tuple[float, ...] = 0.3
@@ -100,12 +102,10 @@ class ToneSmoother:
         if track_id is None:
             return new
         state = self._tracks.get(track_id)
-        if (
-            state is None
-            or frame <= state[1]
-            or frame - state[1] > self.max_gap
-            or abs(float(new[0] - state[0][0])) > self.reset_jump
-        ):
+        recent = state is not None and state[1] < frame <= state[1] + self.max_gap
+        if recent and state is not None and state[0].shape == new.shape:
+            new = np.where(np.isnan(new), state[0], new).astype(np.float32)
+        if not recent or state is None or abs(float(new[0] - state[0][0])) > self.reset_jump:
             self._tracks[track_id] = (new, frame)
             return new
         alpha = np.asarray(self.alpha, dtype=np.float32)

@@ -22,6 +22,11 @@ class Face:
     landmarks: np.ndarray | None = None  # (68, 2) float32 for dlib; None where the backend has none
     embedding: np.ndarray | None = None  # raw identity embedding (ArcFace 512-D or dlib 128-D)
     track_id: int | None = None
+    # degrees the head is turned (unsigned), read from the detector's own five keypoints on this
+    # frame (``geometry.turn_from_keypoints``) before a landmark fit replaced ``kps``; None where
+    # the face was not detected on this frame (followed, gap-filled) or by a detector without
+    # keypoints. The classic engine trusts it over its landmarks on profiles.
+    detector_turn: float | None = None
 
     @property
     def area(self) -> float:

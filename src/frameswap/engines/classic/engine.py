@@ -16,7 +16,9 @@ For each target face (which must carry the 68 dlib landmarks):
    face, and its sharpness read on the features' edges (a sharp face on a blurred frame is
    blurred to match; skin texture is not read as sharpness).
 5. Turned heads: the far half fades from ``FAR_START`` degrees of yaw; past ``yaw_full`` the whole
-   face fades out, gone at ``yaw_zero``: a frontal face is never pasted on a profile.
+   face fades out, gone at ``yaw_zero``: a frontal face is never pasted on a profile. The turn is
+   the larger of the landmarks' yaw and the detector's reading (``Face.detector_turn``, smoothed per
+   track): dlib's landmarks cannot see a profile (they read 20-35 degrees on heads at 80).
 6. Paste: an alpha that ramps up inside the region (``feather``).
 
 All of it happens at a bounded face size (``work_size`` pixels across the jaw): a close-up costs
@@ -65,9 +67,12 @@ from frameswap.faces.types import Face
 INNER = np.arange(27, 68)  # nose, eyes, mouth: the points that carry the source's proportions
 SOURCE_WIDTH = 320  # the source texture is kept at most this wide across the jaw
 JAW_WEIGHT = 0.5  # share of shape_weight the jaw line takes (the region stays inside the target's)
-# where ``measure_tone``'s figures hold the glasses score: after the skin's Lab mean and std
+# where ``measure_tone``'s figures hold the glasses score (after the skin's Lab mean and std) and
+# the detector's reading of the head's turn (NaN on frames where the face was not detected)
 _GLASSES_FIGURE = 6
+_TURN_FIGURE = 7
 FAR_START = 30.0  # degrees of yaw where the far half of the face starts to fade
+FAR_SPAN = 40.0  # degrees over which the far half fades out (by the landmarks' yaw)
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,14 @@ class ClassicOptions:
     work_size: int = 192
     occlusion: bool = True
     skin_threshold: float = 3.5
-    yaw_full: float = 50.0
-    yaw_zero: float = 70.0
+    # The detector's readings of every face in the shared clips and GIFs, t1 and the samples (1069
+    # detections) thin out between 60 and 65: three-quarter heads and t1's standing man (about 60
+    # degrees) read up to 60, profiles 65-90 (Hamilton's, Obama's in its audience shot, sky_where's).
+    # The landmarks' yaw seldom passes 50 whatever the head does. The fade spans that gap: a face
+    # faded half way shows both mouths, which looks worse than either face, so few heads may sit
+    # in it (measured: fading from 50 left t1's man a ghost in most frames of the bench clips).
+    yaw_full: float = 60.0
+    yaw_zero: float = 65.0
 
     def __post_init__(self) -> None:
         for name in ("shape_weight", "color_strength", "shading"):
@@ -147,8 +158,11 @@ class ClassicEngine:
     needs_source_embedding: bool = field(default=False, init=False)
     # ``measure_tone``'s figures: skin Lab mean and std follow the light within a few frames; the
     # glasses score moves slower, so a few frames of a rim lost in a reflection (or of brows and
-    # creases that look like one) do not make glasses blink on or off
-    tone_alpha: tuple[float, ...] = field(default=(0.3,) * _GLASSES_FIGURE + (GLASSES_ALPHA,), init=False)
+    # creases that look like one) do not make glasses blink on or off; the turn follows a head
+    # turning away within two detections, and one noisy reading moves it by half its error
+    tone_alpha: tuple[float, ...] = field(
+        default=(0.3,) * _GLASSES_FIGURE + (GLASSES_ALPHA, 0.5), init=False
+    )
 
     def prepare_source(self, image: np.ndarray, face: Face) -> ClassicSource:
         """Crop (and bound the size of) the source face; find what of it is usable skin."""
@@ -187,7 +201,8 @@ class ClassicEngine:
 
     def measure_tone(self, frame: np.ndarray, face: Face) -> np.ndarray | None:
         """The target face's looks for the pipeline to smooth per track: skin statistics (Lab
-        mean, then std) and ``glasses_score``; None when the face has no usable landmarks or skin."""
+        mean, then std), ``glasses_score`` and the detector's turn (NaN when the face was not
+        detected on this frame); None when the face has no usable landmarks or skin."""
         if face.landmarks is None:
             return None
         pts = np.asarray(face.landmarks, dtype=np.float64)
@@ -203,7 +218,8 @@ class ClassicEngine:
         if skin is None:
             return None
         glasses = glasses_score(lab, region, features, local, face_w * float(to_small[0]))
-        return np.append(skin.as_array(), np.float32(glasses))
+        turn = np.nan if face.detector_turn is None else face.detector_turn
+        return np.append(skin.as_array(), np.array([glasses, turn], dtype=np.float32))
 
     def swap(self, frames: Sequence[np.ndarray], jobs: Sequence[Sequence[SwapJob]]) -> list[np.ndarray]:
         """Swap every job of every frame, in order; a frame without jobs comes back unchanged."""
@@ -244,9 +260,9 @@ class ClassicEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """One face: returns the new frame and the bool mask of pixels that may have changed.
 
-        ``tone``: the target's looks smoothed over time (``measure_tone``: skin statistics, then
-        how surely it wears glasses); measured on this frame when None. Every pixel outside the
-        returned mask equals the input's.
+        ``tone``: the target's looks smoothed over time (``measure_tone``: skin statistics, how
+        surely it wears glasses, the detector's turn); measured on this frame when None. Every
+        pixel outside the returned mask equals the input's.
         """
         opts = self.options
         target_pts = _landmarks_of(target, "target")
@@ -256,7 +272,11 @@ class ClassicEngine:
             warnings.warn("classic engine: skipped a target face with degenerate landmarks", stacklevel=2)
             return untouched
         yaw = yaw_degrees(target_pts)
-        weight = yaw_weight(yaw, opts.yaw_full, opts.yaw_zero)
+        turn = target.detector_turn
+        if tone is not None and len(tone) > _TURN_FIGURE:
+            turn = float(tone[_TURN_FIGURE])
+        weight = yaw_weight(max(abs(yaw), turn if turn is not None and np.isfinite(turn) else 0.0),
+                            opts.yaw_full, opts.yaw_zero)
         if weight <= 0.0:
             return untouched  # a profile: a frontal face must not be pasted on it
         dest = target_pts.copy()
@@ -315,7 +335,7 @@ class ClassicEngine:
         face = match_sharpness(face, small, (paint > 0) & (features > 0))
 
         alpha: np.ndarray = feather(paint, opts.feather * small_w) * weight
-        far = far_side_weight(shape, local, yaw, FAR_START, opts.yaw_zero - FAR_START)
+        far = far_side_weight(shape, local, yaw, FAR_START, FAR_SPAN)
         if far is not None:
             alpha *= far
 
