@@ -172,6 +172,32 @@ def test_pixels_outside_faces_and_faceless_frames_are_unchanged(clip, tmp_path):
     assert np.array_equal(frames[4], originals[4])
 
 
+class _SmallFacesOnly(PaintEngine):
+    """Leaves faces of 30 px or wider as they are, as the classic engine leaves a profile."""
+
+    def swap(self, frames, jobs):
+        small = [[job for job in listed if job.target.box[2] - job.target.box[0] < 30] for listed in jobs]
+        return super().swap(frames, small)
+
+
+def test_faces_the_engine_leaves_as_they_were_are_not_counted_as_swapped(clip, tmp_path):
+    target, _ = clip
+    models = Models(analyzer=SquareAnalyzer(), engine=_SmallFacesOnly())
+    outcome = run_swap(models, source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png",
+                       SwapOptions(input_faces_index="0,1"))
+    frames, _ = read_frames(outcome.path)
+    # the oracle: squares painted in the output (blue 255 at the centre), each frame counted once
+    # as the pipeline processes it (the held frame repeats the one before it, processed once)
+    processed = [i for i in range(len(TRACK)) if i != 3]
+    painted = sum(
+        painted_identity(frames[i], x, y, side)[1] == 255 for i in processed for x, y, side, _ in TRACK[i]
+    )
+    selected = sum(len(TRACK[i]) for i in processed)
+    assert 0 < painted < selected
+    assert outcome.stats.faces_swapped == painted
+    assert outcome.stats.faces_unchanged == selected - painted
+
+
 def test_identical_frames_are_processed_once(clip, tmp_path):
     target, _ = clip
     outcome, analyzer, engine = run(

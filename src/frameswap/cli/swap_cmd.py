@@ -169,9 +169,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        unchanged = result.stats.faces_unchanged
+        left = f", {unchanged} left as they were (profiles, or too small to swap)" if unchanged else ""
         print(
             f"wrote {result.path} ({result.format}, {result.frame_count} frame"
-            f"{'s' if result.frame_count != 1 else ''}, {result.stats.faces_swapped} faces swapped, "
+            f"{'s' if result.frame_count != 1 else ''}, {result.stats.faces_swapped} faces swapped{left}, "
             f"engine {result.engine}) in {result.stats.wall_seconds:.2f} s",
             file=sys.stdout,
         )

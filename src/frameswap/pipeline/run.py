@@ -427,6 +427,15 @@ def _one_ahead(futures: Iterator[Future[list[Frame]]]) -> Iterator[Future[list[F
         yield pending
 
 
+def _changed(before: np.ndarray, after: np.ndarray, box: np.ndarray) -> bool:
+    """Whether any pixel in a face's box changed: an engine may leave a selected face as it is (the
+    classic engine leaves profiles), and a count of swapped faces must not include it."""
+    h, w = before.shape[:2]
+    x1, y1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    return x2 > x1 and y2 > y1 and not np.array_equal(before[y1:y2, x1:x2], after[y1:y2, x1:x2])
+
+
 class _BatchSwapper:
     """Swap (and restore) a batch of frames in one engine call; identical frames reuse the output.
 
@@ -492,7 +501,12 @@ class _BatchSwapper:
                     keep_regions(f.rgb, rgb, [job.target for job in jobs], self.keep)
                     for (f, jobs), rgb in zip(work, swapped, strict=True)
                 ]
-            stats.faces_swapped += sum(len(jobs) for _, jobs in work)
+            changed = sum(
+                _changed(f.rgb, rgb, job.target.box) for (f, jobs), rgb in zip(work, swapped, strict=True)
+                for job in jobs
+            )
+            stats.faces_swapped += changed
+            stats.faces_unchanged += sum(len(jobs) for _, jobs in work) - changed
             results = {f.index: rgb for (f, _), rgb in zip(work, swapped, strict=True)}
         out = []
         for frame, jobs, repeat in batch:

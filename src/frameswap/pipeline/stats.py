@@ -20,7 +20,8 @@ class StageTimes:
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     frames: int = 0
     frames_processed: int = 0  # frames that went through the models (identical runs processed once)
-    faces_swapped: int = 0
+    faces_swapped: int = 0  # selected faces whose pixels the swap changed
+    faces_unchanged: int = 0  # selected faces the engine left as they were (classic: profiles)
     detections: int = 0  # frames the full detector ran on (the others were followed or repeats)
     faces_embedded: int = 0  # faces that needed an identity embedding (position told the rest)
     wall_seconds: float = 0.0
@@ -44,6 +45,7 @@ class StageTimes:
             "frames": self.frames,
             "frames_processed": self.frames_processed,
             "faces_swapped": self.faces_swapped,
+            "faces_unchanged": self.faces_unchanged,
             "detections": self.detections,
             "faces_embedded": self.faces_embedded,
             "wall_seconds": round(self.wall_seconds, 4),
