@@ -97,8 +97,8 @@ def test_the_detector_says_how_far_each_head_is_turned(analyzer, t1, faces):
         nearest = max(located, key=lambda f: box_iou(f.box, face.box))
         assert face.detector_turn == pytest.approx(turn_from_keypoints(nearest.kps))
     # t1's poses, from looking at the photo: the standing man (5th by the eyes' annotation) is
-    # near profile, the dark-haired woman behind (2nd) a three-quarter view, the rest 25 degrees
-    # or less; the landmarks' yaw cannot tell the two turned heads apart
+    # near profile, the dark-haired woman behind (2nd) a three-quarter view, the rest turned by
+    # less than 30 degrees; the landmarks' yaw cannot tell the two turned heads apart
     by_person = [
         next(f for f in faces if _inside(f.landmarks[36:42].mean(axis=0), left)) for left, _ in T1_EYES
     ]
