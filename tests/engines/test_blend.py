@@ -95,3 +95,26 @@ def test_a_face_on_a_blurred_target_gets_about_the_target_s_blur():
     candidates = {s: cv2.GaussianBlur(face, (0, 0), s) for s in (0.9, 1.3, 1.8, 2.5, 3.5)}
     chosen = [s for s, blurred in candidates.items() if np.array_equal(out, blurred)]
     assert chosen and chosen[0] in (1.8, 2.5)
+
+
+def _chosen_blur(out: np.ndarray, face: np.ndarray) -> float:
+    """The Gaussian sigma that turns ``face`` into ``out`` (0 when unchanged), to 0.05 px."""
+    if np.array_equal(out, face):
+        return 0.0
+    sigmas = np.arange(0.1, 6.0, 0.05)
+    errors = [np.abs(cv2.GaussianBlur(face, (0, 0), s).astype(np.int16) - out).mean() for s in sigmas]
+    return float(sigmas[int(np.argmin(errors))])
+
+
+def test_a_strongly_blurred_noisy_target_still_gets_a_blurred_face():
+    # the bench's blurred GIF frames: a face blurred by sigma 5, then noise (a GIF's dithering, a
+    # dark frame's grain) that puts fine detail back; the finest detail alone reads it as sharp
+    face, on = _features(contrast=100.0, skin_noise=3.0)
+    sharp_target, _ = _features(contrast=60.0, skin_noise=0.0, seed=1)
+    rng = np.random.default_rng(2)
+    blurred = cv2.GaussianBlur(sharp_target, (0, 0), 5.0).astype(np.float32)
+    noisy = np.clip(blurred + rng.normal(0.0, 3.0, blurred.shape[:2])[..., None], 0, 255).astype(np.uint8)
+    assert _chosen_blur(match_sharpness(face, noisy, on), face) >= 3.5
+    # the same noise on a sharp, under-exposed target (x0.35, as the bench's dark frames) is no blur
+    dark = np.clip(sharp_target * 0.35 + rng.normal(0.0, 2.0, sharp_target.shape[:2])[..., None], 0, 255)
+    assert _chosen_blur(match_sharpness(face, dark.astype(np.uint8), on), face) <= 1.3
