@@ -115,7 +115,7 @@ _BAND = (3.0, 8.0)
 _BAND_DENOISE = 1.0
 # The target's share over the face's: 0.66-1.34 on every face of the LivePortrait heads, the
 # reaction GIFs, the samples and the bench's sharp and dark frames (faces differ in their middle
-# detail, so this is no fine measure of blur); 0.43-0.46 on the blurred frames, 0.46-0.75 on the
+# detail, so this is no fine measure of blur); 0.43-0.46 on the blurred frames, 0.40-0.75 on the
 # Hamilton clip's out-of-focus faces (an audience in the dark, stage light). Below the first
 # figure the band's blur is taken in part, fully below the second.
 _BAND_BLURRED = (0.65, 0.55)
