@@ -163,8 +163,9 @@ def _crop(on: np.ndarray, margin: int) -> tuple[slice, slice]:
     )
 
 
-def _band_blur(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> float:
-    """The blur the mid band asks for, weighed by how clearly the target is blurred (0: not).
+def _band_blur(grey_face: np.ndarray, grey_target: np.ndarray, on: np.ndarray) -> float:
+    """The blur the mid band asks for (on the grey face and target), weighed by how clearly the
+    target is blurred (0: not).
 
     Read on a copy about ``_BAND_SIDE`` pixels across (at most half the working size): the band
     is coarse, and at the working size it cost 1.4 ms a face of the 1280x720 group.
@@ -176,7 +177,7 @@ def _band_blur(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> float:
     def small(image: np.ndarray) -> np.ndarray:
         return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
-    grey_t, grey_f = small(_grey(target[box])), small(_grey(face[box]))
+    grey_t, grey_f = small(grey_target[box]), small(grey_face[box])
     mask = cv2.resize(on[box].astype(np.uint8), grey_t.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
     if not mask.any():
         return 0.0
@@ -209,7 +210,8 @@ def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.
         return face
     box = _crop(on, 12)  # beyond the widest blur's reach on the measure (3 px) plus the steps' own
     mask = on[box]
-    grey_t, grey_f = _grey(target[box]), _grey(face[box])
+    grey_target, grey_face = _grey(target), _grey(face)  # both readings crop these
+    grey_t, grey_f = grey_target[box], grey_face[box]
     coarse_t, coarse_f = _detail(grey_t, 3.0), _detail(grey_f, 3.0)
     edges_t = _edges(coarse_t, mask)
     want = max(_sharpness(grey_t, edges_t, coarse_t), 1e-3)
@@ -223,7 +225,7 @@ def match_sharpness(face: np.ndarray, target: np.ndarray, on: np.ndarray) -> np.
     # strong blur takes most of the features' detail up to 3 px: where the target keeps half the
     # face's, it is not strongly blurred and the band is not read (most faces: it costs 1 ms)
     if float(coarse_t[edges_t].mean()) < _BAND_CONTRAST * float(coarse_f[edges].mean()):
-        best = max(best, _band_blur(face, target, on))
+        best = max(best, _band_blur(grey_face, grey_target, on))
     return cv2.GaussianBlur(face, (0, 0), best) if best > 0 else face
 
 
