@@ -65,6 +65,75 @@ def test_swapped_faces_are_closer_to_the_source_than_to_the_originals(analyzer, 
     assert sum(ok for _, ok in closer) >= 5, report
 
 
+def _eye_openness(points: np.ndarray) -> float:
+    """Lid gap over eye width, both eyes' mean, from 68 landmarks."""
+    return float(np.mean([
+        (np.linalg.norm(points[u1] - points[l1]) + np.linalg.norm(points[u2] - points[l2]))
+        / 2 / np.linalg.norm(points[c1] - points[c0])
+        for (u1, u2), (l1, l2), (c0, c1) in (((37, 38), (41, 40), (36, 39)), ((43, 44), (47, 46), (42, 45)))
+    ]))
+
+
+def test_new_faces_keep_the_targets_eyes(analyzer, scene, swapped):
+    """The astronaut's eyes are wide open; most of t1 smile with narrowed eyes or look down. Read
+    afresh from the output by dlib, each swapped face's eyes are open as far as its target's, not
+    as far as the photo's (moving every point towards the photo's, as the engine did, opened
+    them all like hers)."""
+    from frameswap.engines.classic.engine import FAR_START
+    from frameswap.engines.classic.pose import yaw_degrees
+
+    _, t1_faces, _, source_face = scene
+    (after,) = analyzer.analyze([swapped])
+    photo = _eye_openness(source_face.landmarks)
+    checked = 0
+    for original in t1_faces:
+        if abs(yaw_degrees(original.landmarks)) >= FAR_START:
+            continue
+        match = max(after, key=lambda f: box_iou(f.box, original.box))
+        before, now = _eye_openness(original.landmarks), _eye_openness(match.landmarks)
+        assert abs(before - photo) > 0.1  # far enough apart to tell whose eyes they are
+        checked += 1
+        assert abs(now - before) < abs(now - photo), (before, now, photo)
+    assert checked >= 4
+
+
+def test_a_mouth_the_target_opens_stays_open(scene):
+    """A photo with its lips shut (Tom Hanks, from insightface's test images) on t1's laughing
+    face, whose opening is painted a pure blue so the oracle is a colour: the new face's lips
+    part as far as the target's and show the target's own mouth inside, so the blue is still there
+    (a third of it or more: the new mouth keeps the photo's width, narrower than a laugh; 97 of
+    234 pixels when written). Moving the lips towards the photo's shut ones painted it all over
+    (0 of 234)."""
+    import os
+
+    import cv2
+
+    insightface = pytest.importorskip("insightface")
+    t1, t1_faces, _, _ = scene
+    images = os.path.join(os.path.dirname(insightface.__file__), "data", "images")
+    hanks = cv2.imread(os.path.join(images, "Tom_Hanks_54745.png"))
+    from frameswap.faces.dlib_backend import DlibAnalyzer
+
+    (photo_faces,) = DlibAnalyzer.from_packages().analyze([np.ascontiguousarray(hanks[:, :, ::-1])])
+    def lips_apart(face) -> float:
+        return float(np.linalg.norm(face.landmarks[66] - face.landmarks[62]) / (face.box[3] - face.box[1]))
+
+    laughing = max(t1_faces, key=lips_apart)
+    pts = laughing.landmarks
+    assert np.linalg.norm(photo_faces[0].landmarks[66] - photo_faces[0].landmarks[62]) < 3  # shut
+    target = t1.copy()
+    opening = np.zeros(t1.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(pts[60:68]).astype(np.int32)], 1)
+    target[opening > 0] = (0, 0, 255)
+    engine = ClassicEngine()
+    source = engine.prepare_source(np.ascontiguousarray(hanks[:, :, ::-1]), photo_faces[0])
+    out, mask = engine.swap_face(target, laughing, source)
+    blue = lambda rgb: (rgb[..., 2] > 200) & (rgb[..., 0] < 60) & (rgb[..., 1] < 60)  # noqa: E731
+    assert blue(target).sum() > 80
+    assert blue(out).sum() >= blue(target).sum() / 3, (blue(out).sum(), blue(target).sum())
+    assert mask.sum() > 20 * blue(target).sum()  # and the face around it was swapped
+
+
 def test_pixels_outside_the_face_masks_stay_exactly_unchanged(scene):
     t1, t1_faces, astronaut, source_face = scene
     engine = ClassicEngine()

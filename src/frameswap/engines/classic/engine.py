@@ -6,6 +6,9 @@ For each target face (which must carry the 68 dlib landmarks):
    mixed with the target's own points (``shape_weight`` of the source), the jaw line by half as
    much; the brows stay the target's, so the new brows land on the target's (never two pairs),
    and the region painted is cut to the target's own, so nothing outside its contour changes.
+   The expression stays the target's (``shape``): the new lips and lids part as far as the
+   target's, and the target's own eyes and open mouth are moved into them, so a face talks,
+   blinks and looks around as the target does.
 2. Region: only the inner face is used on both sides (``regions``): brows to between mouth and
    chin, cheeks inside the jaw line; on the source, what is not its skin (a microphone, a hand,
    glasses) is left out; on the target, what covers its face (hair, glasses, a hand of another
@@ -48,7 +51,7 @@ from frameswap.engines.classic.blend import (
     transfer_color,
 )
 from frameswap.engines.classic.glasses import GLASSES_ALPHA, WEARS_GLASSES, glasses_rims, glasses_score
-from frameswap.engines.classic.mesh import align_shape, extend_68, triangulate, warp_mesh
+from frameswap.engines.classic.mesh import extend_68, face_topology, warp_mesh, without_flat
 from frameswap.engines.classic.photos import PhotoSet
 from frameswap.engines.classic.pose import far_side_weight, yaw_degrees, yaw_weight
 from frameswap.engines.classic.regions import (
@@ -60,13 +63,12 @@ from frameswap.engines.classic.regions import (
     region_mask,
     region_polygon,
 )
+from frameswap.engines.classic.shape import destination, keep_interiors
 from frameswap.errors import NoFaceError, OptionsError
 from frameswap.faces.geometry import keypoints_degenerate, keypoints_from_68
 from frameswap.faces.types import Face
 
-INNER = np.arange(27, 68)  # nose, eyes, mouth: the points that carry the source's proportions
 SOURCE_WIDTH = 320  # the source texture is kept at most this wide across the jaw
-JAW_WEIGHT = 0.5  # share of shape_weight the jaw line takes (the region stays inside the target's)
 # where ``measure_tone``'s figures hold the glasses score (after the skin's Lab mean and std) and
 # the detector's reading of the head's turn (NaN on frames where the face was not detected)
 _GLASSES_FIGURE = 6
@@ -79,7 +81,8 @@ FAR_SPAN = 40.0  # degrees over which the far half fades out (by the landmarks' 
 class ClassicOptions:
     """Knobs of the classic engine (defaults measured on t1 + astronaut and the shared real media).
 
-    ``shape_weight``: 0 keeps the target's eyes/nose/mouth layout, 1 takes the source's.
+    ``shape_weight``: 0 keeps the target's eyes/nose/mouth layout, 1 takes the source's (how
+    far the lips and eyes are open is always the target's).
     ``color_strength``: how far the new face moves to the target's skin tone (0..1).
     ``shading``: how much of the target's low-frequency lighting goes onto the new face (0..1).
     ``feather``: width of the soft edge, as a fraction of the face width.
@@ -279,20 +282,21 @@ class ClassicEngine:
                             opts.yaw_full, opts.yaw_zero)
         if weight <= 0.0:
             return untouched  # a profile: a frontal face must not be pasted on it
-        dest = target_pts.copy()
-        aligned = align_shape(source.landmarks, target_pts)
-        dest[INNER] += opts.shape_weight * (aligned[INNER] - target_pts[INNER])
-        dest[JAW] += JAW_WEIGHT * opts.shape_weight * (aligned[JAW] - target_pts[JAW])
+        dest = destination(source.landmarks, target_pts, opts.shape_weight)
         face_w = _face_width(target_pts)
         small, box, to_small = self._roi(frame, region_polygon(dest), face_w)
         if small is None:
             return untouched
         shape = small.shape[:2]
         local = (dest - box[:2]) * to_small
+        target_local = (target_pts - box[:2]) * to_small
+        lab_t = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
         mesh = extend_68(local)
         try:
-            tris = triangulate(mesh)
+            tris = without_flat(mesh, face_topology(mesh))
         except QhullError:
+            tris = np.zeros((0, 3), np.int32)
+        if not len(tris):
             warnings.warn("classic engine: skipped a target face whose mesh is flat", stacklevel=2)
             return untouched
 
@@ -303,9 +307,7 @@ class ClassicEngine:
             warped[py0:py1, px0:px1] = patch
             warped[py0:py1, px0:px1, 3] &= covered
         region = region_mask(local, shape) & region_mask((target_pts - box[:2]) * to_small, shape)
-        target_local = (target_pts - box[:2]) * to_small
         features = feature_mask(target_local, shape) | feature_mask(local, shape)
-        lab_t = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
         target_skin = SkinModel.from_array(tone) if tone is not None else None
         if target_skin is None:
             target_skin = fit_skin(lab_t, region & ~features)
@@ -333,6 +335,7 @@ class ClassicEngine:
             lab_s[..., 0] += opts.shading * lit
         face = cv2.cvtColor(np.clip(lab_s + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
         face = match_sharpness(face, small, (paint > 0) & (features > 0))
+        face = keep_interiors(face, small, source.landmarks, target_local, local, small_w)
 
         alpha: np.ndarray = feather(paint, opts.feather * small_w) * weight
         far = far_side_weight(shape, local, yaw, FAR_START, FAR_SPAN)

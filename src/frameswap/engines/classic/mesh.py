@@ -3,7 +3,8 @@
 The classic engine moves a source face onto a target by mapping each triangle of a landmark mesh
 with its own affine transform. The warp is done as ONE ``cv2.remap`` over the destination's
 bounding box: a triangle-index raster tells each destination pixel which inverse affine to use,
-which is faster and seam-free compared with warping triangles one by one.
+which is faster and seam-free compared with warping triangles one by one. The triangles come
+from the destination's shape with its lips redrawn as rings (``face_topology``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ BROWS = np.arange(17, 27)
 # brows, nose bridge and tip, eyes.
 POSE_POINTS = np.arange(17, 48)
 FOREHEAD_RAISE = 0.12  # forehead points: brows raised by this fraction of the chin-to-eyes vector
+# the lips' rings in ``face_topology``: the inner ring's size against the outer's, and the
+# least height of the outer ring as a share of its width (a shut mouth is a line)
+INNER_RING = 0.55
+MIN_MOUTH_HEIGHT = 0.35
+# the outer lip point each inner lip point (60-67) faces, as indexes into the outer lip (48-59)
+INNER_FROM_OUTER = np.array([0, 2, 3, 4, 6, 8, 9, 10])
 
 
 def extend_68(points: np.ndarray) -> np.ndarray:
@@ -44,13 +51,58 @@ def align_shape(source: np.ndarray, target: np.ndarray, idx: np.ndarray = POSE_P
     return src @ m[:, :2].T + m[:, 2]
 
 
+def face_topology(extended: np.ndarray) -> np.ndarray:
+    """Delaunay triangles (T, 3) over a face's 78 extended points, with its lips redrawn as two
+    rings first (``_ring_mouth``), so every triangle lies in one lip, in the mouth's opening or
+    outside the mouth, whatever the two mouths do.
+
+    On the points as they are, a shut mouth (inner lips on one line) drops coincident points from
+    the mesh, and triangles may join the upper lip to the lower one: where the other face's mouth
+    is open, they smear lip colour across it. The triangles are taken from the target's shape (the
+    destination), which a turned head compresses: taken once from the photo's frontal shape, they
+    folded on three-quarter heads (7 points fewer of the 1280x720 group's faces nearer the source).
+    """
+    pts = np.asarray(extended, dtype=np.float64).copy()
+    pts[48:68] = _ring_mouth(pts)
+    return triangulate(pts)
+
+
+def _ring_mouth(points: np.ndarray) -> np.ndarray:
+    """The 20 lip points redrawn as two rings, in iBUG order: the outer lip (48-59) as it is, made
+    at least ``MIN_MOUTH_HEIGHT`` of its width tall, and the inner lip (60-67) as the outer lip
+    shrunk to ``INNER_RING`` of its size about its centre. The rings keep the face's own
+    irregularity: drawn as exact ellipses, mirror-image points lie on common circles, where
+    Delaunay's choice turns on rounding (the same photo cropped elsewhere got other triangles)."""
+    left, right = points[48], points[54]
+    span = right - left
+    width = max(float(np.linalg.norm(span)), 1e-6)
+    down = np.array([-span[1], span[0]]) / width
+    centre = (left + right) / 2
+    outer = points[48:60] - centre
+    height = float(np.ptp(outer @ down))
+    if height < MIN_MOUTH_HEIGHT * width:
+        across = outer @ down
+        spread = across - (across.max() + across.min()) / 2
+        outer = outer + np.outer(spread * (MIN_MOUTH_HEIGHT * width / max(height, 1e-6) - 1.0), down)
+        if height < 1e-6:  # a line: upper lip up, lower lip down, by the ring's height
+            side = np.array([0, -1, -1, -1, -1, -1, 0, 1, 1, 1, 1, 1], dtype=np.float64)
+            outer = points[48:60] - centre + np.outer(side * MIN_MOUTH_HEIGHT * width / 2, down)
+    inner = INNER_RING * outer[INNER_FROM_OUTER]
+    return centre + np.vstack([outer, inner])
+
+
 def triangulate(points: np.ndarray) -> np.ndarray:
     """Delaunay triangles (T, 3) over ``points``, without degenerate (near zero-area) ones."""
-    tris = Delaunay(np.asarray(points, dtype=np.float64)).simplices
+    return without_flat(points, Delaunay(np.asarray(points, dtype=np.float64)).simplices)
+
+
+def without_flat(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """``tris`` (T, 3) without the triangles that are near zero-area on ``points`` (a closed
+    mouth's opening on a target: nothing to draw, and no affine to invert)."""
     p = np.asarray(points, dtype=np.float64)[tris]
     u, v = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
     area = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]) / 2.0
-    return tris[area > 1e-3].astype(np.int32)
+    return np.asarray(tris)[area > 1e-3].astype(np.int32)
 
 
 def _inverse_affines(src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
