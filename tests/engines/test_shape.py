@@ -47,6 +47,8 @@ def _expressive(points: np.ndarray) -> np.ndarray:
 
 
 def test_no_weight_keeps_the_target_exactly(astronaut_points):
+    """Weight 0 is the target's own points, whatever its expression (the lips' and lids' gaps
+    taken from the target change nothing)."""
     target = _expressive(_similar(astronaut_points, 0.3, 0.7, (40, -10))) + np.random.default_rng(0).normal(
         0, 1.5, (68, 2)
     )
@@ -74,8 +76,8 @@ def test_the_source_s_features_open_as_the_target_s(astronaut_points):
 def test_the_mesh_keeps_every_lip_point_of_a_shut_mouth(astronaut_points):
     """The triangles come from the target's shape with its lips drawn as rings. A target whose
     lips are shut exactly (the lower inner lip on the upper one) keeps every point in the mesh,
-    where Delaunay on the points as they are drops the coincident ones: the photo's lower lip
-    could not follow the target's, nor its upper lip."""
+    where Delaunay on the points as they are drops the coincident ones (the photo's lips would be
+    warped by triangles that lost those corners)."""
     shut = extend_68(_shut(astronaut_points))
     dropped = set(range(78)) - set(np.unique(triangulate(shut)))
     assert dropped and dropped <= set(range(60, 68))  # the check can fail, and there

@@ -53,14 +53,14 @@ def align_shape(source: np.ndarray, target: np.ndarray, idx: np.ndarray = POSE_P
 
 def face_topology(extended: np.ndarray) -> np.ndarray:
     """Delaunay triangles (T, 3) over a face's 78 extended points, with its lips redrawn as two
-    rings first (``_ring_mouth``), so every triangle lies in one lip, in the mouth's opening or
-    outside the mouth, whatever the two mouths do.
+    rings first (``_ring_mouth``), so all 20 lip points are corners of the mesh whatever the
+    mouth does.
 
-    On the points as they are, a shut mouth (inner lips on one line) drops coincident points from
-    the mesh, and triangles may join the upper lip to the lower one: where the other face's mouth
-    is open, they smear lip colour across it. The triangles are taken from the target's shape (the
-    destination), which a turned head compresses: taken once from the photo's frontal shape, they
-    folded on three-quarter heads (7 points fewer of the 1280x720 group's faces nearer the source).
+    On the points as they are, a shut mouth (the inner lips on one line) drops the coincident
+    points from the mesh, and the photo's lips are warped by triangles that lost those corners. The
+    triangles are taken from the target's shape (the destination), which a turned head
+    compresses: taken once from the photo's frontal shape instead, they folded on three-quarter
+    heads (7 points fewer of the 1280x720 group's faces nearer the source).
     """
     pts = np.asarray(extended, dtype=np.float64).copy()
     pts[48:68] = _ring_mouth(pts)
@@ -72,7 +72,8 @@ def _ring_mouth(points: np.ndarray) -> np.ndarray:
     at least ``MIN_MOUTH_HEIGHT`` of its width tall, and the inner lip (60-67) as the outer lip
     shrunk to ``INNER_RING`` of its size about its centre. The rings keep the face's own
     irregularity: drawn as exact ellipses, mirror-image points lie on common circles, where
-    Delaunay's choice turns on rounding (the same photo cropped elsewhere got other triangles)."""
+    Delaunay's choice turns on rounding (measured: the same photo cropped elsewhere got other
+    triangles)."""
     left, right = points[48], points[54]
     span = right - left
     width = max(float(np.linalg.norm(span)), 1e-6)
