@@ -289,3 +289,20 @@ def test_neither_input_is_ever_overwritten(clip, tmp_path):
         with pytest.raises(OverwriteInputError):
             run(source, target, destination)
     assert (source.read_bytes(), target.read_bytes()) == before
+
+
+def test_a_face_is_not_counted_as_changed_for_what_its_neighbour_painted():
+    """Two overlapping face boxes; the swap paints the first face's box, overlap included, and
+    leaves the second face as it was: only the first counts as changed (judged on the whole box,
+    the second would count too). A face whose box another covers entirely is judged on all of it."""
+    from frameswap.pipeline.run import changed_faces
+
+    before = np.zeros((60, 80, 3), np.uint8)
+    first, second = np.array([10.0, 10, 40, 40]), np.array([30.0, 20, 60, 50])
+    after = before.copy()
+    after[10:40, 10:40] = 200  # the first face, reaching 10 px into the second's box
+    assert changed_faces(before, after, [first, second]) == [True, False]
+    assert changed_faces(before, after, [second]) == [True]  # alone, the spill is all it has
+    inner = np.array([32.0, 22, 38, 38])  # inside the first box: judged on its own pixels
+    assert changed_faces(before, after, [first, inner]) == [True, True]
+    assert changed_faces(before, before, [first, inner]) == [False, False]

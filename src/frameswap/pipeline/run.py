@@ -427,13 +427,31 @@ def _one_ahead(futures: Iterator[Future[list[Frame]]]) -> Iterator[Future[list[F
         yield pending
 
 
-def _changed(before: np.ndarray, after: np.ndarray, box: np.ndarray) -> bool:
-    """Whether any pixel in a face's box changed: an engine may leave a selected face as it is (the
-    classic engine leaves profiles), and a count of swapped faces must not include it."""
+def changed_faces(before: np.ndarray, after: np.ndarray, boxes: Sequence[np.ndarray]) -> list[bool]:
+    """Per face box of one frame, whether the swap changed it: an engine may leave a selected face
+    as it is (the classic engine leaves profiles), and a count of swapped faces must not include it.
+
+    A face is judged on its box's pixels outside every other face's box (on its whole box when
+    others cover it all): where two boxes overlap, the neighbour's new face may reach into it.
+    """
     h, w = before.shape[:2]
-    x1, y1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
-    x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
-    return x2 > x1 and y2 > y1 and not np.array_equal(before[y1:y2, x1:x2], after[y1:y2, x1:x2])
+    clipped = [
+        (max(0, int(np.floor(b[0]))), max(0, int(np.floor(b[1]))),
+         min(w, int(np.ceil(b[2]))), min(h, int(np.ceil(b[3]))))
+        for b in boxes
+    ]
+    out = []
+    for k, (x1, y1, x2, y2) in enumerate(clipped):
+        if x2 <= x1 or y2 <= y1:
+            out.append(False)
+            continue
+        differs = np.any(before[y1:y2, x1:x2] != after[y1:y2, x1:x2], axis=-1)
+        own = np.ones_like(differs)
+        for j, (a1, b1, a2, b2) in enumerate(clipped):
+            if j != k:
+                own[max(b1 - y1, 0) : max(b2 - y1, 0), max(a1 - x1, 0) : max(a2 - x1, 0)] = False
+        out.append(bool(differs[own].any() if own.any() else differs.any()))
+    return out
 
 
 class _BatchSwapper:
@@ -502,8 +520,8 @@ class _BatchSwapper:
                     for (f, jobs), rgb in zip(work, swapped, strict=True)
                 ]
             changed = sum(
-                _changed(f.rgb, rgb, job.target.box) for (f, jobs), rgb in zip(work, swapped, strict=True)
-                for job in jobs
+                sum(changed_faces(f.rgb, rgb, [job.target.box for job in jobs]))
+                for (f, jobs), rgb in zip(work, swapped, strict=True)
             )
             stats.faces_swapped += changed
             stats.faces_unchanged += sum(len(jobs) for _, jobs in work) - changed
