@@ -137,14 +137,20 @@ def keep_interiors(
             continue  # a shut mouth or eye: nothing of the target's to show
         box = out[y0:y1, x0:x1].astype(np.float32)
         if shade:
-            fill = box * MOUTH_SHADOW
+            # a slit's shadow darkens its lightness only: dimming all three channels turned a
+            # lipstick's pink purple on the sample GIF's small faces
+            lab = cv2.cvtColor(box / 255.0, cv2.COLOR_RGB2LAB)
+            lab[..., 0] *= MOUTH_SHADOW
+            fill = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
         else:
             matrix = _affine(target[points], dest[points] - (x0, y0))
             fill = cv2.warpAffine(
                 image, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
             ).astype(np.float32)
-        # grown by the softening's width first, so a mouth open a few pixels is the target's in full
-        inside = share * np.maximum(weight, cv2.GaussianBlur(cv2.dilate(weight, kernel), (0, 0), soft))
+        # grown by the softening's width first, so a mouth open a few pixels is covered in full
+        # (a shadow is not grown on a small face: a pixel more there darkens the lips)
+        grown = weight if shade and soft < 1.0 else cv2.dilate(weight, kernel)
+        inside = share * np.maximum(weight, cv2.GaussianBlur(grown, (0, 0), soft))
         box += inside[..., None] * (fill - box)
         out[y0:y1, x0:x1] = (box + 0.5).astype(np.uint8)
     return out
