@@ -290,7 +290,6 @@ class ClassicEngine:
         shape = small.shape[:2]
         local = (dest - box[:2]) * to_small
         target_local = (target_pts - box[:2]) * to_small
-        lab_t = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
         mesh = extend_68(local)
         try:
             tris = without_flat(mesh, face_topology(mesh))
@@ -306,8 +305,9 @@ class ClassicEngine:
         if covered.size:
             warped[py0:py1, px0:px1] = patch
             warped[py0:py1, px0:px1, 3] &= covered
-        region = region_mask(local, shape) & region_mask((target_pts - box[:2]) * to_small, shape)
+        region = region_mask(local, shape) & region_mask(target_local, shape)
         features = feature_mask(target_local, shape) | feature_mask(local, shape)
+        lab_t = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
         target_skin = SkinModel.from_array(tone) if tone is not None else None
         if target_skin is None:
             target_skin = fit_skin(lab_t, region & ~features)

@@ -80,14 +80,14 @@ def _ring_mouth(points: np.ndarray) -> np.ndarray:
     down = np.array([-span[1], span[0]]) / width
     centre = (left + right) / 2
     outer = points[48:60] - centre
-    height = float(np.ptp(outer @ down))
-    if height < MIN_MOUTH_HEIGHT * width:
-        across = outer @ down
+    across = outer @ down
+    height = float(np.ptp(across))
+    if height < 1e-6:  # a line: upper lip up, lower lip down, by the ring's height
+        side = np.array([0, -1, -1, -1, -1, -1, 0, 1, 1, 1, 1, 1], dtype=np.float64)
+        outer = outer + np.outer(side * MIN_MOUTH_HEIGHT * width / 2, down)
+    elif height < MIN_MOUTH_HEIGHT * width:  # stretched across its middle line to that height
         spread = across - (across.max() + across.min()) / 2
-        outer = outer + np.outer(spread * (MIN_MOUTH_HEIGHT * width / max(height, 1e-6) - 1.0), down)
-        if height < 1e-6:  # a line: upper lip up, lower lip down, by the ring's height
-            side = np.array([0, -1, -1, -1, -1, -1, 0, 1, 1, 1, 1, 1], dtype=np.float64)
-            outer = points[48:60] - centre + np.outer(side * MIN_MOUTH_HEIGHT * width / 2, down)
+        outer = outer + np.outer(spread * (MIN_MOUTH_HEIGHT * width / height - 1.0), down)
     inner = INNER_RING * outer[INNER_FROM_OUTER]
     return centre + np.vstack([outer, inner])
 

@@ -32,8 +32,9 @@ from frameswap.engines.classic.regions import JAW
 
 FEATURES = np.arange(27, 68)  # nose, eyes and mouth: the points that carry the source's proportions
 JAW_WEIGHT = 0.5  # share of the weight the jaw line takes (the region stays inside the target's)
-# the inner lips' facing points (upper, lower), and the lower lip's points that move with the gap
-LIP_PAIRS = ((61, 67), (62, 66), (63, 65))
+# the inner lips: upper points, the lower points facing them, the corners (how far the mouth is
+# open); and the lower lip's points that move with the gap
+INNER_LIPS = ((61, 62, 63), (67, 66, 65), (60, 64))
 LOWER_LIP = np.array([55, 56, 57, 58, 59, 65, 66, 67])
 # per eye: the upper lid's points, the lower lid's facing them, and the two corners
 LIDS = (((37, 38), (41, 40), (36, 39)), ((43, 44), (47, 46), (42, 45)))
@@ -45,7 +46,6 @@ INTERIORS = (
     (np.arange(48, 68), np.arange(60, 68)),
 )
 MOUTH_INTERIOR = 2
-INNER_LIPS = ((61, 62, 63), (67, 66, 65), (60, 64))  # upper, lower, corners: how far the mouth is open
 # The eyes are always the target's. Tried on the shared clips and the sample GIF: the photo's eyes
 # with only their lids following the target (and the target's lids mixed in as they closed) lost
 # every glance of the reaction GIFs, came out dark red where the skin's colour shift reached the
@@ -83,7 +83,8 @@ def destination(source: np.ndarray, target: np.ndarray, weight: float) -> np.nda
     dest = tgt.copy()
     dest[FEATURES] = moved[FEATURES]
     dest[JAW] = tgt[JAW] + JAW_WEIGHT * (moved[JAW] - tgt[JAW])
-    gap = np.mean([(tgt[lo] - tgt[up]) - (moved[lo] - moved[up]) for up, lo in LIP_PAIRS], axis=0)
+    pairs = zip(INNER_LIPS[0], INNER_LIPS[1], strict=True)
+    gap = np.mean([(tgt[lo] - tgt[up]) - (moved[lo] - moved[up]) for up, lo in pairs], axis=0)
     dest[LOWER_LIP] += gap
     for upper, lower, corners in LIDS:
         ratio = _openness(tgt, upper, lower, corners) / max(_openness(moved, upper, lower, corners), 1e-6)
