@@ -13,7 +13,8 @@ For each target face (which must carry the 68 dlib landmarks):
    chin, cheeks inside the jaw line; on the source, what is not its skin (a microphone, a hand,
    glasses) is left out; on the target, what covers its face (hair, glasses, a hand of another
    colour) is kept.
-3. Texture: the source face is warped onto the destination mesh piecewise-affinely.
+3. Texture: the source face is warped onto the destination mesh piecewise-affinely, from a copy
+   shrunk to the scale it is drawn at (``mesh.minified``: a bilinear warp that shrinks aliases).
 4. Colour, light and focus: the target's skin tone from skin pixels only (smoothed per tracked
    face by the pipeline, see ``measure_tone``), the target's low-frequency lighting inside the
    face, and its sharpness read on the features' edges (a sharp face on a blurred frame is
@@ -51,7 +52,7 @@ from frameswap.engines.classic.blend import (
     transfer_color,
 )
 from frameswap.engines.classic.glasses import GLASSES_ALPHA, WEARS_GLASSES, glasses_rims, glasses_score
-from frameswap.engines.classic.mesh import extend_68, face_topology, warp_mesh, without_flat
+from frameswap.engines.classic.mesh import extend_68, face_topology, minified, warp_mesh, without_flat
 from frameswap.engines.classic.photos import PhotoSet
 from frameswap.engines.classic.pose import far_side_weight, yaw_degrees, yaw_weight
 from frameswap.engines.classic.regions import (
@@ -300,7 +301,8 @@ class ClassicEngine:
             return untouched
 
         # texture and its validity through the mesh, in one remap
-        patch, covered, (px0, py0, px1, py1) = warp_mesh(source.texture, source.extended, mesh, tris, shape)
+        texture, texture_pts = minified(source.texture, source.extended, mesh)
+        patch, covered, (px0, py0, px1, py1) = warp_mesh(texture, texture_pts, mesh, tris, shape)
         warped = np.zeros((*shape, 4), np.uint8)
         if covered.size:
             warped[py0:py1, px0:px1] = patch
