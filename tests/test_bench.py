@@ -46,8 +46,8 @@ def test_quality_figures_on_the_still(still_report):
     # the swapped face was found again, and lies closer to the source than to the original
     assert case["identity_faces"] >= 1
     assert case["identity_to_source"] < case["identity_to_original"]
-    # t1's woman in black is turned about 45 degrees (her far half fades by design); every face
-    # the engine pastes whole reads as the source; the still has no blurred frame
+    # t1's woman in black is turned about 45 degrees and counted apart; every other face reads
+    # as the source; the still has no blurred frame
     assert 1 <= case["identity_turned_faces"] < case["identity_faces"]
     assert case["identity_blurred_faces"] == 0
     assert case["identity_closer_to_source_rest"] == 1.0

@@ -42,27 +42,26 @@ def test_is_a_swap_engine():
 
 
 def test_swapped_faces_are_closer_to_the_source_than_to_the_originals(analyzer, scene, swapped):
-    """Every face swapped without any fading (yaw under ``FAR_START``) takes the source's identity,
-    and 5 of t1's 6 overall: its two heads turned by ~45 degrees are swapped with their far half
-    faded on purpose, and a 2D warp moves such a head's identity only part of the way."""
-    from frameswap.engines.classic.engine import FAR_START
+    """Every face of t1 takes the source's identity, its two heads turned by ~45 degrees too
+    (while the engine faded their far half, from the nose line, both kept enough of the
+    original's far eye and mouth to read nearer the original)."""
     from frameswap.engines.classic.pose import yaw_degrees
 
     _, t1_faces, _, source_face = scene
     (after,) = analyzer.analyze([swapped])
-    report, closer = [], []
+    report, closer, turned = [], [], 0
     for original in t1_faces:
         match = max(after, key=lambda f: box_iou(f.box, original.box), default=None)
         assert match is not None and box_iou(match.box, original.box) >= 0.3
         to_source = float(np.linalg.norm(match.embedding - source_face.embedding))
         to_original = float(np.linalg.norm(match.embedding - original.embedding))
         yaw = yaw_degrees(original.landmarks)
+        turned += abs(yaw) >= 40
         report.append(f"{yaw:.0f}deg {to_source:.3f}/{to_original:.3f}")
-        closer.append((abs(yaw) < FAR_START, to_source < to_original))
+        closer.append(to_source < to_original)
     print("identity distances (to source / to original):", report)
-    frontal = [ok for is_frontal, ok in closer if is_frontal]
-    assert len(frontal) >= 4 and all(frontal), report
-    assert sum(ok for _, ok in closer) >= 5, report
+    assert turned == 2, report  # the turned heads are among those judged
+    assert all(closer), report
 
 
 def _eye_openness(points: np.ndarray) -> float:
@@ -79,19 +78,15 @@ def test_new_faces_keep_the_targets_eyes(analyzer, scene, swapped):
     afresh from the output by dlib, each swapped face's eyes are open as far as its target's, not
     as far as the photo's (moving every point towards the photo's, as the engine did, opened
     them all like hers)."""
-    from frameswap.engines.classic.engine import FAR_START
-    from frameswap.engines.classic.pose import yaw_degrees
-
     _, t1_faces, _, source_face = scene
     (after,) = analyzer.analyze([swapped])
     photo = _eye_openness(source_face.landmarks)
     checked = 0
     for original in t1_faces:
-        if abs(yaw_degrees(original.landmarks)) >= FAR_START:
-            continue
         match = max(after, key=lambda f: box_iou(f.box, original.box))
         before, now = _eye_openness(original.landmarks), _eye_openness(match.landmarks)
-        assert abs(before - photo) > 0.1  # far enough apart to tell whose eyes they are
+        if abs(before - photo) <= 0.1:
+            continue  # open about as far as the photo's: nothing tells whose eyes they are
         checked += 1
         assert abs(now - before) < abs(now - photo), (before, now, photo)
     assert checked >= 4

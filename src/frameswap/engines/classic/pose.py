@@ -1,11 +1,13 @@
 """Head yaw (and pitch) from 68 landmarks, so a frontal source is never pasted onto a profile.
 
-A 2D warp can put a frontal face on a head turned by 20-30 degrees convincingly; past that, the
-far half of the face is squeezed into a sliver and the near half shows a cheek the source photo
-never had. The yaw is read from where the nose tip sits between the two ends of the jaw line,
-measured along the eye line (so a tilted head reads the same): halfway means frontal. The pitch,
-read from the same points, lives here beside it: ``photos`` weighs both to pick the source photo
-posed most like each target face.
+A 2D warp puts a frontal face on a head turned by up to about 50 degrees well enough to read as
+the source's person (the region painted is cut to the target's own contour, so the far cheek the
+head turns away is barely in it); turned further the far half is squeezed into a sliver and the near
+half shows a cheek the source photo never had, so ``yaw_weight`` fades the whole face out. The
+yaw is read from where the nose tip sits between the two ends of the jaw line, measured along the
+eye line (so a tilted head reads the same): halfway means frontal. The pitch, read from the same
+points, lives here beside it: ``photos`` weighs both to pick the source photo posed most like
+each target face.
 """
 
 from __future__ import annotations
@@ -73,26 +75,3 @@ def yaw_weight(yaw: float, full: float, zero: float) -> float:
     if a >= zero:
         return 0.0
     return (zero - a) / (zero - full)
-
-
-def far_side_weight(
-    shape: tuple[int, int], points: np.ndarray, yaw: float, start: float, span: float
-) -> np.ndarray | None:
-    """A float32 map that fades the far half of a turned face (None when the face is near frontal).
-
-    Past ``start`` degrees the far half (the side the nose points to) gets less weight, reaching
-    0 ``span`` degrees later; the change ramps across the nose line over 15 % of the face width.
-    """
-    fade = float(np.clip((abs(yaw) - start) / span, 0.0, 1.0))
-    if fade <= 0:
-        return None
-    pts = np.asarray(points, dtype=np.float64)
-    axis = pts[42:48].mean(axis=0) - pts[36:42].mean(axis=0)
-    axis /= max(float(np.linalg.norm(axis)), 1e-6)
-    width = max(float(np.ptp(pts[:17] @ axis)), 1.0)
-    h, w = shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    offset = (xs - pts[30, 0]) * axis[0] + (ys - pts[30, 1]) * axis[1]
-    side = np.sign(yaw)  # far side: where the nose points
-    t = np.clip(0.5 + side * offset / (0.15 * width), 0.0, 1.0)  # 0 near side, 1 far side
-    return (1.0 - fade * t).astype(np.float32)
