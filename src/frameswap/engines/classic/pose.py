@@ -1,9 +1,10 @@
 """Head yaw (and pitch) from 68 landmarks, so a frontal source is never pasted onto a profile.
 
-A 2D warp puts a frontal face on a head turned by up to about 50 degrees well enough to read as
-the source's person (the region painted is cut to the target's own contour, so the far cheek the
-head turns away is barely in it); turned further the far half is squeezed into a sliver and the near
-half shows a cheek the source photo never had, so ``yaw_weight`` fades the whole face out. The
+A 2D warp puts a frontal face on a head turned by up to about 50 degrees well enough that most
+such heads read as the source's person (47 of 48 on the 1280x720 bench clip; the region painted
+is cut to the target's own contour, so the far cheek the head turns away is barely in it); turned
+further the far half is squeezed into a sliver and the near half shows a cheek the source photo
+never had, so ``yaw_weight`` fades the whole face out. The
 yaw is read from where the nose tip sits between the two ends of the jaw line, measured along the
 eye line (so a tilted head reads the same): halfway means frontal. The pitch, read from the same
 points, lives here beside it: ``photos`` weighs both to pick the source photo posed most like
