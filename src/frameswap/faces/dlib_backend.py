@@ -52,6 +52,9 @@ _KINDS: tuple[str, ...] = get_args(DlibDetectorName)
 # they are faces, and a talking head never drops below 0.5 while it drops below 0.7 in 6 of 36
 # frames. Hence 0.5.
 CENTERFACE_MIN_SCORE = 0.5
+# the predictor samples pixels up to about this share of the box beyond it (the jaw line, the
+# brows' ends): a box closer than this to the image's edge is fitted on a padded crop (``_fit_68``)
+_FIT_MARGIN = 0.25
 
 
 def default_min_score(kind: DetectorKind, upsample: int) -> float:
@@ -332,10 +335,37 @@ class DlibAnalyzer:
         kept = [d for d in found if d.confidence >= self.min_score]
         return [d.rect for d in kept], [float(d.confidence) for d in kept]
 
+    def _fit_68(self, image: np.ndarray, rect: Any) -> Any:
+        """dlib's 68 points in ``rect`` (a ``full_object_detection`` in image coordinates).
+
+        Why the padding: the predictor reads every pixel outside the image as black, so on a face
+        the frame's edge cuts it sees a black band where the hidden part is and squeezes the
+        features away from it (the sample GIF's card player leaving at the left edge read 42
+        degrees of yaw, and her new face was smeared into her cheek). Near an edge the predictor
+        runs on a crop whose missing part repeats the edge's pixels instead: the fit then stays
+        on the features the frame shows (0 degrees for her). Faces clear of the edges are fitted
+        on the image as it is.
+        """
+        import dlib
+
+        h, w = image.shape[:2]
+        margin = round(_FIT_MARGIN * max(rect.width(), rect.height()))
+        x0, y0 = rect.left() - margin, rect.top() - margin
+        x1, y1 = rect.right() + margin + 1, rect.bottom() + margin + 1
+        cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if (x0, y0, x1, y1) == (cx0, cy0, cx1, cy1) or cx1 <= cx0 or cy1 <= cy0:
+            return self._predictor(image, rect)
+        pad = ((cy0 - y0, y1 - cy1), (cx0 - x0, x1 - cx1)) + ((0, 0),) * (image.ndim - 2)
+        padded = np.ascontiguousarray(np.pad(image[cy0:cy1, cx0:cx1], pad, mode="edge"))
+        moved = dlib.rectangle(rect.left() - x0, rect.top() - y0, rect.right() - x0, rect.bottom() - y0)
+        shape = self._predictor(padded, moved)
+        points = [dlib.point(p.x + x0, p.y + y0) for p in shape.parts()]
+        return dlib.full_object_detection(rect, points)
+
     def _describe_rect(
         self, image: np.ndarray, rect: Any, score: float, rederive_box: bool = False, embed: bool = True
     ) -> Face:
-        shape = self._predictor(image, rect)
+        shape = self._fit_68(image, rect)
         landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
         descriptor = (
             np.asarray(
