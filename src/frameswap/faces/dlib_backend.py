@@ -52,8 +52,8 @@ _KINDS: tuple[str, ...] = get_args(DlibDetectorName)
 # they are faces, and a talking head never drops below 0.5 while it drops below 0.7 in 6 of 36
 # frames. Hence 0.5.
 CENTERFACE_MIN_SCORE = 0.5
-# the predictor samples pixels up to about this share of the box beyond it (the jaw line, the
-# brows' ends): a box closer than this to the image's edge is fitted on a padded crop (``_fit_68``)
+# a box closer than this share of its size to the image's edge is fitted on a padded crop
+# (``_fit_68``): the predictor's features reach past the box around the jaw and the brows' ends
 _FIT_MARGIN = 0.25
 
 
@@ -343,7 +343,7 @@ class DlibAnalyzer:
         features away from it (the sample GIF's card player leaving at the left edge read 42
         degrees of yaw, and her new face was smeared into her cheek). Near an edge the predictor
         runs on a crop whose missing part repeats the edge's pixels instead: the fit then stays
-        on the features the frame shows (0 degrees for her). Faces clear of the edges are fitted
+        on the features the frame shows (7 degrees for her). Faces clear of the edges are fitted
         on the image as it is.
         """
         import dlib
