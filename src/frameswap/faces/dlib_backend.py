@@ -272,10 +272,8 @@ class DlibAnalyzer:
                     face = self._fitted(image, face)
                 assert face.landmarks is not None
                 x1, y1, x2, y2 = (round(float(v)) for v in face.box)
-                points = [dlib.point(round(float(x)), round(float(y))) for x, y in face.landmarks]
-                shape = dlib.full_object_detection(dlib.rectangle(x1, y1, x2, y2), points)
-                descriptor = self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding)
-                described.append(replace(face, embedding=np.asarray(descriptor, dtype=np.float32)))
+                shape = _detection(dlib.rectangle(x1, y1, x2, y2), face.landmarks)
+                described.append(replace(face, embedding=self._descriptor(image, shape)))
             results.append(described)
         return results
 
@@ -359,27 +357,33 @@ class DlibAnalyzer:
         padded = np.ascontiguousarray(np.pad(image[cy0:cy1, cx0:cx1], pad, mode="edge"))
         moved = dlib.rectangle(rect.left() - x0, rect.top() - y0, rect.right() - x0, rect.bottom() - y0)
         shape = self._predictor(padded, moved)
-        points = [dlib.point(p.x + x0, p.y + y0) for p in shape.parts()]
-        return dlib.full_object_detection(rect, points)
+        return _detection(rect, [(p.x + x0, p.y + y0) for p in shape.parts()])
+
+    def _descriptor(self, image: np.ndarray, shape: Any) -> np.ndarray:
+        """The 128-D descriptor of the face ``shape`` (a ``full_object_detection``) marks."""
+        return np.asarray(
+            self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding), dtype=np.float32
+        )
 
     def _describe_rect(
         self, image: np.ndarray, rect: Any, score: float, rederive_box: bool = False, embed: bool = True
     ) -> Face:
         shape = self._fit_68(image, rect)
         landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-        descriptor = (
-            np.asarray(
-                self._encoder.compute_face_descriptor(image, shape, 0, self.descriptor_padding),
-                dtype=np.float32,
-            )
-            if embed
-            else None
-        )
+        descriptor = self._descriptor(image, shape) if embed else None
         if rederive_box:
             box = box_from_68(landmarks)
         else:
             box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float32)
         return Face(box, float(score), keypoints_from_68(landmarks), landmarks, descriptor)
+
+
+def _detection(rect: Any, points: Any) -> Any:
+    """A dlib ``full_object_detection`` of ``rect`` with the given (x, y) points, rounded to the
+    whole pixels dlib's points hold."""
+    import dlib
+
+    return dlib.full_object_detection(rect, [dlib.point(round(float(x)), round(float(y))) for x, y in points])
 
 
 def _carry_box(face: Face, landmarks: np.ndarray) -> np.ndarray:
