@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from frameswap.engines.classic.blend import match_sharpness, transfer_color
@@ -44,6 +44,31 @@ def test_skin_mean_becomes_the_target_s_and_grey_stays_grey(a_s, b_s, a_t, b_t, 
     moved = transfer_color(pixels, source, target, 1.0)[0]
     np.testing.assert_allclose(moved[0], [l_t, a_t, b_t], atol=1e-3)  # the skin's mean goes across
     np.testing.assert_allclose(moved[1, 1:], [NEUTRAL, NEUTRAL], atol=1e-3)  # grey keeps no tint
+
+
+def _y_of(l_star: float) -> float:
+    """CIE relative luminance of a lightness (above the formula's linear toe)."""
+    return ((l_star + 16.0) / 116.0) ** 3
+
+
+@given(
+    l_s=st.floats(100, 230), l_t=st.floats(100, 230), share=st.floats(0.2, 0.9),
+    spread_s=st.floats(3, 40), spread_t=st.floats(3, 40),
+)
+def test_a_feature_keeps_its_share_of_the_skin_s_luminance_under_the_target_s_light(
+    l_s, l_t, share, spread_s, spread_t
+):
+    # oracle: CIE L*. A feature reflecting ``share`` of the skin's light in the photo, lit as the
+    # target's skin is lit (its luminance times the skins' luminance ratio), whatever the spread of
+    # either skin's lightness (a photo's spread is mostly its lighting)
+    assume((l_t + 40.8) / (l_s + 40.8) <= 1.4)  # inside the contrast change allowed
+    to_star = 100.0 / 255.0
+    source, target = skin(l_s, 140, 150, spread_s), skin(l_t, 140, 150, spread_t)
+    feature_star = 116.0 * np.cbrt(share * _y_of(l_s * to_star)) - 16.0
+    want = 116.0 * np.cbrt(share * _y_of(l_t * to_star)) - 16.0
+    pixel = np.array([[[feature_star / to_star, 140.0, 150.0]]], np.float32)
+    got = transfer_color(pixel, source, target, 1.0)[0, 0, 0] * to_star
+    assert abs(got - want) < 0.05
 
 
 def test_a_grey_source_skin_still_takes_the_target_s_mean_chroma():
