@@ -30,22 +30,24 @@ def transfer_color(lab: np.ndarray, source: SkinModel, target: SkinModel, streng
     ``target`` ones.
 
     Lightness: its mean moves fully at ``strength`` 1 (a dark face stays dark), and its contrast
-    scales as a surface's would when the light on it changes. A feature is a share of the skin's
-    reflectance, so its luminance ratio to the skin stays; since L* = 116 Y^(1/3) - 16, a given
-    ratio spans (L* + 16) / 3 per unit of log luminance, and the contrast scales by the two skins'
-    (L* + 16) ratio (within ``_CONTRAST_RATIO``). Why not the skins' lightness spreads (Reinhard's
-    ratio, the engine's first rule): a photo's spread is mostly its lighting (the bundled
-    astronaut's is 24 levels, half of it the shadow across her face) while a flat-lit target's is
-    9, so every face lost half its contrast, read washed out, and the sample GIF's three-quarter
-    heads read nearer the people they replaced (43 of 48 nearer the photo, 48 of 48 with the
-    contrast kept). The lighting itself is the target's anyway (``match_shading``).
-    Chroma (a, b): a gain about neutral grey (128),
-    so the source skin's mean chroma becomes the target's while neutral features (brows, lashes,
-    the whites of the eyes, teeth) stay neutral. Why not Reinhard's shift on chroma too: it moves
-    every pixel by the difference of the two skins, so whatever is less saturated than a tanned
-    source's skin lands past neutral on a pale target, and brows and eye sockets turn blue-violet.
-    Where the gain would leave ``_CHROMA_GAIN`` (a near-grey or odd source skin), an additive
-    remainder still brings the skin's mean chroma to the target's.
+    scales as a surface's would when the light on it changes. A feature reflects a share of what
+    the skin around it reflects, so its luminance ratio to the skin stays; since
+    L* = 116 Y^(1/3) - 16, a given ratio spans (L* + 16) / 3 per unit of log luminance, and the
+    contrast scales by the two skins' (L* + 16) ratio (within ``_CONTRAST_RATIO``). The lighting
+    across the face is the target's anyway (``match_shading``). Why not the ratio of the skins'
+    lightness spreads (Reinhard's, the engine's first rule): a spread is mostly folds, sockets and
+    shading, which differ from photo to photo (the bundled astronaut's skin spreads 24 levels, a
+    flat-lit GIF face's 9), so faces lost half their contrast and read washed out, or got a harsh
+    one (Obama's creases on a dim target). On the sample GIF 43 of 48 three-quarter heads read
+    nearer the photo than the person they replaced; with this rule 48 of 48.
+
+    Chroma (a, b): a gain about neutral grey (128), so the source skin's mean chroma becomes the
+    target's while neutral features (brows, lashes, the whites of the eyes, teeth) stay neutral.
+    Why not Reinhard's shift on chroma too: it moves every pixel by the difference of the two
+    skins, so whatever is less saturated than a tanned source's skin lands past neutral on a pale
+    target, and brows and eye sockets turn blue-violet. Where the gain would leave
+    ``_CHROMA_GAIN`` (a near-grey or odd source skin), an additive remainder still brings the
+    skin's mean chroma to the target's.
     """
     ratio = float(np.clip((target.mean[0] + _L_OFFSET) / (source.mean[0] + _L_OFFSET), *_CONTRAST_RATIO))
     s_chroma = np.asarray(source.mean[1:], np.float32) - _NEUTRAL
