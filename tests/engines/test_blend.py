@@ -60,7 +60,7 @@ def test_a_feature_keeps_its_share_of_the_skin_s_luminance_under_the_target_s_li
 ):
     # oracle: CIE L*. A feature reflecting ``share`` of the skin's light in the photo, lit as the
     # target's skin is lit (its luminance times the skins' luminance ratio), whatever the spread of
-    # either skin's lightness (a photo's spread is mostly its lighting)
+    # either skin's lightness (a spread is folds and shading, not how light the skin is)
     assume((l_t + 40.8) / (l_s + 40.8) <= 1.4)  # inside the contrast change allowed
     to_star = 100.0 / 255.0
     source, target = skin(l_s, 140, 150, spread_s), skin(l_t, 140, 150, spread_t)

@@ -16,7 +16,8 @@ For each target face (which must carry the 68 dlib landmarks):
 3. Texture: the source face is warped onto the destination mesh piecewise-affinely, from a copy
    shrunk to the scale it is drawn at (``mesh.minified``: a bilinear warp that shrinks aliases).
 4. Colour, light and focus: the target's skin tone from skin pixels only (smoothed per tracked
-   face by the pipeline, see ``measure_tone``), the target's low-frequency lighting inside the
+   face by the pipeline, see ``measure_tone``) with the photo's contrast scaled as a change of
+   light scales it (``blend.transfer_color``), the target's low-frequency lighting inside the
    face, and its sharpness read on the features' edges (a sharp face on a blurred frame is
    blurred to match; skin texture is not read as sharpness).
 5. Turned heads: past ``yaw_full`` degrees the whole face fades out, gone at ``yaw_zero``: a
