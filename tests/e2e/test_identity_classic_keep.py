@@ -3,8 +3,9 @@
 - ``frameswap identity build`` (the CLI) refuses a photo of another person, naming it, and writes nothing.
 - With an identity of two photos posed differently (the astronaut and her mirror image), each
   target face of a still gets exactly what a swap from the photo posed nearest it gives.
-- ``keep``: inside the lips and eyes that a fresh dlib analysis of the target finds, the output
-  equals the input, where a swap without ``keep`` changes them.
+- ``keep``: inside the lips, eyes and brows that a fresh dlib analysis of the target finds, the
+  output equals the input, where a swap without ``keep`` changes them; on an animation, inside
+  each frame's own lips, on every frame.
 """
 
 from __future__ import annotations
@@ -93,20 +94,55 @@ def _polygon_mask(shape, points: np.ndarray) -> np.ndarray:
     return cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
 
 
-def test_kept_lips_and_eyes_equal_the_input(samples, still, swapper, dlib_analyzer):
+def _brow_lines(shape, points: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    for line in (points[17:22], points[22:27]):
+        cv2.polylines(mask, [np.round(line).astype(np.int32)], False, 255, 1)
+    return mask > 0
+
+
+def test_kept_lips_eyes_and_brows_equal_the_input(samples, still, swapper, dlib_analyzer):
     target, rgb = still
     plain = _swap(swapper, samples.source, target)
-    kept = _swap(swapper, samples.source, target, keep=("mouth", "eyes"))
+    kept = _swap(swapper, samples.source, target, keep=("mouth", "eyes", "brows"))
     faces = sorted(dlib_analyzer.analyze([rgb], embed=False)[0], key=lambda f: -f.area)[:3]
-    region = np.zeros(rgb.shape[:2], bool)
+    region, brows = np.zeros(rgb.shape[:2], bool), np.zeros(rgb.shape[:2], bool)
     for face in faces:
         pts = np.asarray(face.landmarks)
         for part in (pts[48:60], pts[36:42], pts[42:48]):
             region |= _polygon_mask(rgb.shape, part)
+        brows |= _brow_lines(rgb.shape, pts)
+    region |= brows
     assert region.sum() > 100
-    assert np.any(plain[region] != rgb[region])  # the swap changes lips and eyes...
-    assert np.array_equal(kept[region], rgb[region])  # ...keep leaves them as they were
+    assert np.any(plain[region] != rgb[region])  # the swap changes lips, eyes...
+    assert np.any(plain[brows] != rgb[brows])  # ...and brows
+    assert np.array_equal(kept[region], rgb[region])  # keep leaves them as they were
     assert np.any(kept[~region] != rgb[~region])  # and the faces are still swapped
+
+
+def test_kept_lips_equal_the_input_on_every_frame_of_an_animation(samples, swapper, dlib_analyzer, tmp_path):
+    """Regions follow each tracked face: on every frame, inside the lips a fresh dlib analysis of
+    that frame finds, the output is the input."""
+    with open_media(samples.gif) as reader:
+        frames = [f.rgb for _, f in zip(range(12), reader.frames(), strict=False)]
+    target = tmp_path / "clip.png"
+    rest = [Image.fromarray(f) for f in frames[1:]]
+    Image.fromarray(frames[0]).save(target, save_all=True, append_images=rest, duration=80, loop=0)
+    opts = SwapOptions(engine="classic", input_faces_index=INDEXES, output_format="png", keep=("mouth",))
+    with open_media(swapper.swap(samples.source, target, options=opts).data) as reader:
+        out = [f.rgb for f in reader.frames()]
+    assert len(out) == len(frames)
+    lips_checked = 0
+    for rgb, kept in zip(frames, out, strict=True):
+        changed = np.any(kept != rgb, axis=-1)
+        for face in dlib_analyzer.analyze([rgb], embed=False)[0]:
+            lips = _polygon_mask(rgb.shape, np.asarray(face.landmarks)[48:60])
+            x1, y1, x2, y2 = np.clip(face.box, 0, [rgb.shape[1], rgb.shape[0]] * 2).astype(int)
+            if changed[y1:y2, x1:x2].mean() < 0.2:
+                continue  # a face this swap leaves alone
+            assert np.array_equal(kept[lips], rgb[lips])
+            lips_checked += 1
+    assert lips_checked >= 2 * len(frames)  # at least two swapped faces a frame were checked
 
 
 def test_a_photo_of_a_source_list_is_never_overwritten(swapper, tmp_path):

@@ -3,8 +3,8 @@
 - Several photos: the inswapper gets the L2-normalised mean of the photos' normalised ArcFace
   embeddings, projected through ``emap`` (checked against that formula, with ``emap`` read from
   the file here); an identity, its file, and the file as base64 all give the same output.
-- ``keep``: pixels around the mouth (between the mouth keypoints of a fresh analysis) equal the
-  input's, where a swap without ``keep`` changes them.
+- ``keep``: pixels around the mouth (between the mouth keypoints of a fresh analysis) and around
+  each eye's keypoint equal the input's, where a swap without ``keep`` changes them.
 - ``gender``: only faces the genderage model calls female (a red synthetic face) or male (blue)
   are swapped; our genderage crop and normalisation equal insightface's own ``Attribute``.
 """
@@ -112,22 +112,29 @@ def test_an_identity_is_one_person_so_source_index_1_is_out_of_range(swapper, an
         swapper.swap(identity, target, options=SwapOptions(engine="inswapper", source_faces_index="1"))
 
 
-def test_kept_mouth_pixels_equal_the_input(swapper, analyzer, tmp_path):
+@pytest.mark.parametrize("region", ["mouth", "eyes"])
+def test_kept_region_pixels_equal_the_input(swapper, analyzer, tmp_path, region):
     scene = _scene([(150, 120, 32)])
     target = _png(scene, tmp_path / "target.png")
     source = _png(_scene([(160, 120, 32)]), tmp_path / "source.png")
-    kps = analyzer.analyze([scene])[0][0].kps  # a fresh analysis: the oracle's own mouth corners
-    centre, width = kps[3:5].mean(axis=0), float(np.linalg.norm(kps[4] - kps[3]))
+    kps = analyzer.analyze([scene])[0][0].kps  # a fresh analysis: the oracle's own keypoints
     ys, xs = np.mgrid[0 : SIZE[1], 0 : SIZE[0]]
-    mouth = np.hypot(xs - centre[0], ys - centre[1]) < 0.3 * width
-    assert mouth.sum() > 20
+    if region == "mouth":  # around the middle of the mouth corners
+        centre, width = kps[3:5].mean(axis=0), float(np.linalg.norm(kps[4] - kps[3]))
+        inside = np.hypot(xs - centre[0], ys - centre[1]) < 0.3 * width
+    else:  # around each eye's keypoint
+        reach = 0.15 * float(np.linalg.norm(kps[1] - kps[0]))
+        inside = np.zeros(scene.shape[:2], bool)
+        for eye in kps[:2]:
+            inside |= np.hypot(xs - eye[0], ys - eye[1]) < reach
+    assert inside.sum() > 20
     png = SwapOptions(output_format="png")
     plain = _decode(swapper.swap(source, target, options=png).data)
-    kept = _decode(swapper.swap(source, target, options=replace(png, keep=("mouth",))).data)
-    assert (plain[mouth] != scene[mouth]).any()  # the swap does change the mouth...
-    assert np.array_equal(kept[mouth], scene[mouth])  # ...and keep puts it back exactly
+    kept = _decode(swapper.swap(source, target, options=replace(png, keep=(region,))).data)
+    assert (plain[inside] != scene[inside]).any()  # the swap does change the region...
+    assert np.array_equal(kept[inside], scene[inside])  # ...and keep puts it back exactly
     changed = np.any(kept != scene, axis=-1)
-    assert changed[~mouth].sum() > 0.5 * np.any(plain != scene, axis=-1).sum()  # the rest is swapped
+    assert changed[~inside].sum() > 0.5 * np.any(plain != scene, axis=-1).sum()  # the rest is swapped
 
 
 def test_gender_chooses_the_target_faces(swapper, tmp_path):

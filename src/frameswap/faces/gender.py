@@ -56,6 +56,7 @@ def target_analyzer(analyzer: FaceAnalyzer, gender: str | None) -> FaceAnalyzer:
     if not callable(getattr(analyzer, "genders", None)):
         raise OptionsError(
             f"gender needs the insightface analyzer (buffalo_l's genderage model); the {analyzer.name} "
-            "analyzer does not estimate gender: drop gender or use --analyzer insightface"
+            "analyzer does not estimate gender: drop gender, or use the insightface analyzer (the "
+            "inswapper engine's; on the command line, --analyzer insightface)"
         )
     return GenderFilteredAnalyzer(analyzer, GENDERS[gender])
