@@ -181,12 +181,16 @@ def create_app(settings: ServerSettings | None = None, swapper: Swapper | None =
         await run_in_threadpool(jobs.shutdown, wait=True)
         store.close()
 
-    app = FastAPIOffline(  # /docs and /redoc with their assets served from the installed package
+    # /docs with its assets served from the installed package. No /redoc: ReDoc's bundle fetches
+    # its logo from cdn.redoc.ly whatever page serves it (Redocly/redoc#2108), and no page this
+    # server sends may reach another host.
+    app = FastAPIOffline(
         title="frameswap",
         version=__version__,
         description="Self-hosted drop-in for the hosted Faceswap V2 API: pictures, animated GIFs and videos.",
         lifespan=lifespan,
         static_url="/docs-assets",
+        redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # else Swagger UI calls validator.swagger.io
     )
     app.state.settings = settings
