@@ -47,11 +47,13 @@ class RecordingSwapper:
     def __init__(self, inner: FaceSwapper) -> None:
         self.inner = inner
         self.swaps: list = []
+        self.sources: list = []
         self._lock = threading.Lock()
 
     def swap(self, source, target, output=None, **kwargs):
         with self._lock:
             self.swaps.append(kwargs["options"])
+            self.sources.append(source)
         return self.inner.swap(source, target, output, **kwargs)
 
     def faces(self, target, options=None, **kwargs):
@@ -262,6 +264,47 @@ def test_pick_click_swap_download(serve, browser, swapper, samples):
     meta = browser.find_element(By.ID, "result-meta").text
     assert f"{frames} frames" in meta and f"{sum(SAMPLE_GIF_DELAYS_MS) / 1000:.2f} s" in meta
     assert_only_this_origin(browser, server)
+
+
+def test_several_source_photos_are_one_identity(serve, browser, swapper, samples, tmp_path):
+    """Several photos picked at once go to the server as one list (one identity): two of one
+    person swap, and a photo of somebody else among them is refused with the server's message."""
+    from sample_recipe import _t1_rgb
+
+    astro = Image.open(samples.source).convert("RGB")
+    same = [tmp_path / "front.png", tmp_path / "mirror.png"]
+    astro.save(same[0])
+    astro.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(same[1])
+    other = tmp_path / "someone-else.png"
+    Image.fromarray(_t1_rgb()[250:450, 400:620]).save(other)  # t1's front man
+    still = tmp_path / "still.png"
+    with Image.open(samples.gif) as im:
+        im.convert("RGB").save(still)
+    server = serve(swapper)
+    open_page(browser, server.url + "/")
+    browser.find_element(By.ID, "target-file").send_keys(str(still))
+    browser.find_element(By.ID, "source-file").send_keys("\n".join(str(p) for p in same))
+    wait_for_faces(browser, source=1, target=2)
+    wait(browser, lambda d: "2 photos of one person" in d.find_element(By.ID, "source-status").text)
+    assert all(not b.is_enabled() for b in faces_in(browser, "source"))  # an identity is face 0
+    browser.shot("07-two-photos")
+    done = len(swapper.sources)
+    browser.find_element(By.ID, "swap").click()
+    wait(browser, EC.any_of(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
+        EC.visibility_of_element_located((By.ID, "error")),
+    ))
+    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    sent = swapper.sources[done]
+    assert isinstance(sent, list) and [bytes(b) for b in sent] == [p.read_bytes() for p in same]
+
+    browser.find_element(By.ID, "source-file").clear()
+    browser.find_element(By.ID, "source-file").send_keys("\n".join(str(p) for p in (same[0], other)))
+    wait(browser, lambda d: "2 photos of one person" in d.find_element(By.ID, "source-status").text)
+    browser.find_element(By.ID, "swap").click()
+    text = error_text(browser)
+    browser.shot("08-someone-else")
+    assert "photo 1" in text or "someone-else" in text or "not the same person" in text, text
 
 
 class HeldSwapper(RecordingSwapper):

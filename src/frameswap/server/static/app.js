@@ -22,7 +22,8 @@ const $ = (id) => document.getElementById(id);
 const state = {
   key: sessionStorage.getItem(KEY_STORE) || "",
   info: null,
-  media: { source: null, target: null }, // {value, name, type, objectUrl, listing}
+  // {value, name, type, objectUrl, listing, photos}: photos > 1 when value is a list of photos
+  media: { source: null, target: null },
   order: { source: [], target: [] },
   listSeq: { source: 0, target: 0 },
   job: null,
@@ -130,12 +131,23 @@ function readAsDataUrl(file) {
   });
 }
 
-async function useFile(role, file) {
-  if (!file) return;
+async function useFiles(role, files) {
+  const picked = Array.from(files || []);
+  if (!picked.length) return;
   clearError();
   $(`${role}-url`).value = "";
+  if (role === "source" && picked.length > 1) {
+    // several photos of one person: the server makes one identity of them (source_img as a list)
+    const values = await Promise.all(picked.map(readAsDataUrl));
+    await setMedia(role, {
+      value: values, name: `${picked.length} photos`, type: picked[0].type,
+      objectUrl: null, photos: picked.length,
+    });
+    return;
+  }
+  const file = picked[0];
   const value = await readAsDataUrl(file);
-  await setMedia(role, { value, name: file.name, type: file.type, objectUrl: URL.createObjectURL(file) });
+  await setMedia(role, { value, name: file.name, type: file.type, objectUrl: URL.createObjectURL(file), photos: 1 });
 }
 
 async function useUrl(role) {
@@ -143,7 +155,7 @@ async function useUrl(role) {
   if (!url) return;
   clearError();
   const name = decodeURIComponent(url.split("?")[0].split("/").pop() || role);
-  await setMedia(role, { value: url, name, type: "", objectUrl: null });
+  await setMedia(role, { value: url, name, type: "", objectUrl: null, photos: 1 });
 }
 
 async function setMedia(role, media) {
@@ -163,14 +175,17 @@ async function listFaces(role) {
   holder.replaceChildren();
   setStatus(role, "Finding faces…");
   try {
+    const several = media.photos > 1;
     const listing = await api("/v1/faces", {
       method: "POST",
-      body: { image: media.value, role, engine: $("engine").value || undefined, images: true },
+      body: { image: several ? media.value[0] : media.value, role, engine: $("engine").value || undefined, images: true },
     });
     if (seq !== state.listSeq[role]) return; // a newer file was chosen meanwhile
     media.listing = listing;
-    renderFaces(role, listing);
-    setStatus(role, describeListing(listing));
+    renderFaces(role, listing, several);
+    setStatus(role, several
+      ? `${media.photos} photos of one person, made into one identity by the server (it refuses a photo of someone else); the first: ${describeListing(listing)}`
+      : describeListing(listing));
   } catch (err) {
     if (seq !== state.listSeq[role]) return;
     setStatus(role, "");
@@ -215,7 +230,7 @@ function faceButton(role, face) {
   return button;
 }
 
-function renderFaces(role, listing) {
+function renderFaces(role, listing, identity = false) {
   const holder = $(`${role}-faces`);
   holder.replaceChildren();
   const images = listing.images || { reference: "", crops: {} };
@@ -230,6 +245,7 @@ function renderFaces(role, listing) {
   later.className = "later";
   for (const face of listing.faces) {
     const button = faceButton(role, face);
+    if (identity) button.disabled = true; // an identity is one person: source face 0
     const crop = images.crops[String(face.index)];
     if (crop) {
       const thumb = document.createElement("img");
@@ -510,16 +526,16 @@ function wireDrop(zone) {
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("over");
-    const file = event.dataTransfer.files[0];
-    if (!file) return;
-    $(`${role}-file`).files = event.dataTransfer.files; // the picker names the dropped file too
-    useFile(role, file).catch(showError);
+    const files = event.dataTransfer.files;
+    if (!files.length) return;
+    $(`${role}-file`).files = files; // the picker names the dropped files too
+    useFiles(role, role === "source" ? files : [files[0]]).catch(showError);
   });
 }
 
 function init() {
   for (const role of ["source", "target"]) {
-    $(`${role}-file`).addEventListener("change", (event) => useFile(role, event.target.files[0]).catch(showError));
+    $(`${role}-file`).addEventListener("change", (event) => useFiles(role, event.target.files).catch(showError));
     $(`${role}-url-load`).addEventListener("click", () => useUrl(role));
     $(`${role}-url`).addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
