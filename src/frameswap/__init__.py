@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from frameswap import errors
+from frameswap._version import __version__
 from frameswap.options import DisclosureOptions, EncodeOptions, MediaLimits, SwapOptions, TrackerOptions
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from frameswap.api import FaceSwapper, swap

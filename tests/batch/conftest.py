@@ -1,16 +1,11 @@
-"""Batch fixtures (they live in ``batchkit`` so tests can import its helpers; this directory is
-put on ``sys.path`` for that, as in tests/server)."""
+"""Batch fixtures; the mixed folder and its helpers are in ``kit.batch``."""
 
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from batchkit import build_mixed
-
+from kit.batch import build_mixed
 from kit.media_builders import photo
 
 

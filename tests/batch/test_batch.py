@@ -10,7 +10,6 @@ import sys
 import types
 
 import pytest
-from batchkit import DURATIONS, GOOD, MEDIA, VIDEO_PTS, statuses
 
 from frameswap.batching import batch
 from frameswap.batching.discover import discover
@@ -20,6 +19,7 @@ from frameswap.cli.exit_codes import BATCH_FAILURES
 from frameswap.cluster.ray_runtime import ray_connection
 from frameswap.errors import MediaNotFoundError, MissingDependencyError, OptionsError, OverwriteInputError
 from frameswap.options import SwapOptions
+from kit.batch import DURATIONS, GOOD, MEDIA, VIDEO_PTS, statuses
 
 
 def _touch(path, text="x"):

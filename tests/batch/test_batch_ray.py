@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from batchkit import GOOD, MEDIA, statuses
-
 from frameswap.batching import batch
+from kit.batch import GOOD, MEDIA, statuses
 
 
 def test_ray_gives_the_pool_s_bytes_fails_the_corrupt_file_and_skips_on_rerun(

@@ -150,7 +150,7 @@ def paint_face(
 def build_genderage(path: str | Path) -> Path:
     """Write a synthetic buffalo_l genderage: ``data`` ['None',3,96,96] → ``fc1`` ['None',3].
 
-    The real file's contract (MODELS.md §0): raw 0-255 RGB in, the normalisation inside the graph,
+    The real file's contract (docs/models.md §0): raw 0-255 RGB in, the normalisation inside the graph,
     which insightface detects by a first node named ``bn_data`` (so mean 0, std 1). Here the crop
     is averaged per channel and mixed: female score = mean red - mean blue, male score = mean blue
     - mean red, age / 100 = 0.2 + mean green / 1000. A red :func:`paint_face` face is female, a

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from frameswap import __version__
 from frameswap.cli import main
 from frameswap.errors import OptionsError
 from frameswap.media import Frame, FrameTiming, MediaInfo, open_media, write_media
@@ -19,7 +20,7 @@ from frameswap.media.gif_writer import xmp_application_extension
 from frameswap.options import DisclosureOptions, SwapOptions
 from frameswap.pipeline import Models, run_swap
 from frameswap.provenance import DIGITAL_SOURCE_TYPE, disclosure_packet
-from frameswap.provenance.disclosure import TOOL_NAME, tool_version
+from frameswap.provenance.disclosure import TOOL_NAME
 from kit.fakes import PaintEngine, SquareAnalyzer, draw
 
 SIZE = (160, 96)
@@ -67,10 +68,10 @@ def test_disclosure_is_on_by_default_and_gif_gains_only_the_block(tmp_path, exif
     plain = swap(source, gif_target, tmp_path / "plain.gif", machine_readable=False).path
     tags = exiftool(marked)
     assert tags["XMP-iptcExt:DigitalSourceType"] == DIGITAL_SOURCE_TYPE
-    assert tags["XMP-xmp:CreatorTool"] == f"{TOOL_NAME} {tool_version()}"
+    assert tags["XMP-xmp:CreatorTool"] == f"{TOOL_NAME} {__version__}"
     assert "XMP-iptcExt:DigitalSourceType" not in exiftool(plain)
     # GIF to GIF stays bit-exact: the disclosed file is the plain one plus the metadata block
-    block = xmp_application_extension(disclosure_packet(f"{TOOL_NAME} {tool_version()}"))
+    block = xmp_application_extension(disclosure_packet(f"{TOOL_NAME} {__version__}"))
     assert marked.read_bytes().replace(block, b"") == plain.read_bytes()
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from types import FrameType
 
-from frameswap import __version__
+from frameswap._version import __version__
 from frameswap.cli.exit_codes import DISK_FULL, disk_full_error, exit_code_for
 from frameswap.errors import FrameswapError
 

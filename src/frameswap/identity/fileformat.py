@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from frameswap import __version__
+from frameswap._version import __version__
 from frameswap.atomic import atomic_output
 from frameswap.errors import MediaLimitError, SourceError
 from frameswap.faces.types import Face

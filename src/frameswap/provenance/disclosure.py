@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frameswap._version import __version__
 from frameswap.atomic import temp_beside
 from frameswap.media.sources import ResolvedSource
 from frameswap.media.types import Frame, MediaInfo
@@ -19,12 +20,6 @@ from frameswap.provenance.signing import C2paCredentials, Ingredient, check_sign
 from frameswap.provenance.xmp import disclosure_packet
 
 TOOL_NAME = "frameswap"
-
-
-def tool_version() -> str:
-    from frameswap import __version__  # imported here: the package imports this module's siblings
-
-    return __version__
 
 
 def ingredient_of(source: ResolvedSource, format: str, role: str) -> Ingredient:
@@ -50,7 +45,7 @@ class Disclosure:
             check_signable(output_format)
             credentials = C2paCredentials.load(options.c2pa_cert, options.c2pa_key)
         return cls(
-            xmp=disclosure_packet(f"{TOOL_NAME} {tool_version()}") if options.machine_readable else None,
+            xmp=disclosure_packet(f"{TOOL_NAME} {__version__}") if options.machine_readable else None,
             label=Label(options.label) if options.label is not None else None,
             credentials=credentials,
         )
@@ -83,5 +78,5 @@ class Disclosure:
                 unsigned = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="frameswap-"))) / "out"
             write_media(unsigned, frames, info, **how)
             return self.credentials.sign(
-                unsigned, fmt, destination, parent=target, component=source, tool_version=tool_version()
+                unsigned, fmt, destination, parent=target, component=source, tool_version=__version__
             )

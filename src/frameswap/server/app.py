@@ -21,7 +21,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from frameswap import __version__
+from frameswap._version import __version__
 from frameswap.atomic import sweep_stale_temp_dirs
 from frameswap.server.auth import API_KEY_HEADER, key_matches
 from frameswap.server.context import ServerContext, Swapper

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
-from frameswap import __version__
+from frameswap._version import __version__
 from frameswap.errors import CancelledError
 from frameswap.options import SwapOptions
 from frameswap.server.auth import require_api_key
