@@ -85,6 +85,17 @@ def test_an_identity_file_as_base64_and_gender(client, swapper, tmp_path):
     assert xs.size and xs.min() > 170  # only the small (female) face on the right
 
 
+def test_an_identity_file_by_url(client, swapper, loopback_server, tmp_path):
+    identity = save_identity(swapper.build_identity(PHOTOS), tmp_path / "me.identity").read_bytes()
+    loopback_server.routes["/me.identity"] = Route(body=identity)
+    request = {"source_img": loopback_server.url("/me.identity"), "target_img": b64(TARGET)}
+    response = client.post(V1, json=request)
+    assert response.status_code == 200, response.text
+    expected = swapper.swap(identity, TARGET, options=SwapOptions(engine="inswapper", output_format="png"))
+    assert np.array_equal(_pixels(response.content), _pixels(expected.data))
+    assert not np.array_equal(_pixels(response.content), _pixels(TARGET))
+
+
 def test_photos_of_two_people_are_refused_naming_the_photo(client):
     other = _png([(160, 120, 8)])  # a red face: another person to the recogniser
     response = client.post(V1, json={"source_img": [b64(PHOTOS[0]), b64(other)], "target_img": b64(TARGET)})
