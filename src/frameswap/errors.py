@@ -8,6 +8,8 @@ these to exit codes and only the server maps them to HTTP status codes.
 
 from __future__ import annotations
 
+import errno
+
 
 class FrameswapError(Exception):
     """Root of every error frameswap raises on purpose."""
@@ -117,3 +119,25 @@ class OptionsError(FrameswapError, ValueError):
 
 class CancelledError(FrameswapError):
     """The work was cancelled by the caller before it finished."""
+
+
+# --- the environment -------------------------------------------------------------------------
+
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def disk_full_error(exc: BaseException) -> OSError | None:
+    """The "no space left" ``OSError`` behind ``exc`` (itself, or what it was raised from), if any.
+
+    Encoders wrap I/O errors (PyAV raises its own ``OSError`` subclasses, our writers re-raise as
+    media errors), so the chain is followed rather than the outer type trusted. The CLI turns it
+    into one line and its own exit code, the server into 507.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return current
+        current = current.__cause__ or current.__context__
+    return None

@@ -31,6 +31,7 @@ class DripServer:
         self.body = body
         self.tick_s = tick_s
         self.contacted = threading.Event()  # a fetcher connected (sent a request) at least once
+        self.dripped = 0  # bytes dripped on the last connection before it ended
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.stop = threading.Event()
@@ -52,10 +53,12 @@ class DripServer:
                     conn.recv(4096)
                     if not self.drip_headers:
                         conn.sendall(head)
+                    self.dripped = 0
                     for byte in (head if self.drip_headers else b"") + self.body:
                         if self.stop.wait(self.tick_s):
                             return
                         conn.sendall(bytes([byte]))
+                        self.dripped += 1
                     self.sent_all.set()
                 except OSError:  # the fetcher hung up: what the deadline is for
                     continue
@@ -79,8 +82,12 @@ def test_slow_drip_fails_at_the_deadline(drip):
     with pytest.raises(SourceError, match=r"took longer than 0\.5 s"):
         fetcher(f"http://127.0.0.1:{drip.port}/slow.gif")
     elapsed = time.monotonic() - started
-    # the oracle is the server's own record: it had not finished dripping when the fetch gave up
+    # the oracle is the server's own record: it had not finished dripping when the fetch gave up,
+    # and had dripped about as many bytes as ticks fit in the deadline (5), far from the 39 the
+    # old per-read timeout let through on the header drip before giving up
     assert not drip.sent_all.is_set(), f"the fetch waited for the whole drip ({elapsed:.1f} s)"
+    deadline_bytes = 0.5 / TICK_S
+    assert drip.dripped <= 4 * deadline_bytes, f"{drip.dripped} bytes dripped before the fetch gave up"
 
 
 def test_a_prompt_server_is_still_fetched_whole():

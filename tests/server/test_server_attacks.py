@@ -3,7 +3,9 @@
 * a key-less large body is refused with 401 before the server reads a byte of it (3);
 * a 40,000-item index and a 5,000-digit index are 400s, and request parsing runs off the event
   loop, so ``/health`` answers while a request is being parsed (2, 6);
-* a client that hangs up cancels its job and frees the worker (5).
+* a client that hangs up cancels its job and frees the worker (5);
+* a 5,000-digit Content-Length, on a request or on a fetched URL, is refused as too large, not a
+  500 (``int()`` refuses over 4,300 digits) (6).
 """
 
 from __future__ import annotations
@@ -65,6 +67,42 @@ def test_a_keyless_body_is_refused_before_it_is_read(fake):
     # with the key the same body is read (here: refused as bad JSON once read), so the check is real
     status, pulled = _call_asgi(app, V1, [(b"x-api-key", b"secret")], chunks=3)
     assert status == 400 and pulled == 3
+
+
+HUGE_LENGTH = b"9" * 5000  # int() refuses more than 4,300 digits
+
+
+def test_a_5000_digit_content_length_is_413_not_500(fake):
+    app = create_app(ServerSettings(), swapper=fake)
+    status, pulled = _call_asgi(app, V1, [(b"content-length", HUGE_LENGTH)], chunks=1)
+    assert (status, pulled) == (413, 0)
+
+
+def test_a_url_declaring_a_5000_digit_length_is_a_media_limit_error():
+    from frameswap.errors import MediaLimitError
+    from frameswap.server.fetch import UrlFetcher, UrlFetchPolicy
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: " + HUGE_LENGTH + b"\r\n\r\nGIF89a")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        fetcher = UrlFetcher(UrlFetchPolicy(allow_loopback=True, timeout_s=10))
+        try:
+            fetcher(f"http://127.0.0.1:{server.getsockname()[1]}/big.gif")
+        except MediaLimitError as exc:
+            assert "Content-Length" in str(exc)
+        else:
+            raise AssertionError("a 5,000-digit Content-Length was fetched")
+    finally:
+        thread.join(5)
+        server.close()
 
 
 def test_hostile_index_lists_are_400s(make_client):

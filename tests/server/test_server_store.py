@@ -135,6 +135,29 @@ def test_byte_quota_and_result_cap(make_client):
     assert_error(capped.post(V2, json=body()), 429, "quota_exceeded")  # the key's bytes are used up
 
 
+def test_a_full_disk_is_507_without_a_path(make_client, monkeypatch, fake):
+    import errno
+    import os
+
+    import frameswap.server.store as store_module
+
+    def full_disk_write(path):  # the result's atomic write finds no space left
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    client = make_client()
+    monkeypatch.setattr(store_module, "atomic_output", full_disk_write)
+    job = client.post(V2, json=body()).json()["request_id"]
+    state = wait_for(client, job)
+    assert state["status"] == "FAILED" and state["error"]["code"] == "storage_full"
+    assert state["error"]["status_code"] == 507 and "/" not in state["error"]["error"]
+    # a swap whose own temporary file fills the disk (the encoder re-raising it as its own error)
+    fake.error = RuntimeError("the encoder could not write")
+    fake.error.__cause__ = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/tmp/frameswap-x/out.mp4")
+    answer = client.post("/v1/models/faceswap-v2", json=body())
+    assert_error(answer, 507, "storage_full")
+    assert "/tmp" not in answer.text
+
+
 def test_expiry_sweep_deletes_records_and_files(tmp_path):
     now = [1_000_000.0]
     results = tmp_path / "results"

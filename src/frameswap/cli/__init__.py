@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from frameswap._version import __version__
-from frameswap.cli.exit_codes import DISK_FULL, disk_full_error, exit_code_for
-from frameswap.errors import FrameswapError
+from frameswap.cli.exit_codes import DISK_FULL, exit_code_for
+from frameswap.errors import FrameswapError, disk_full_error
 
 SUBCOMMANDS = ("info", "faces", "swap", "batch", "identity", "models", "serve", "bench")
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import errno
-
 from frameswap import errors as e
 
 DISK_FULL = 14  # no space (or quota) left where the output or a temporary file is written
-_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 MISSING_PART = 15  # an extra (or the checkout-only bench harness) is not installed
 # ``frameswap batch`` ran every input but at least one failed (each failure is in its report line).
 BATCH_FAILURES = 16
@@ -42,19 +39,3 @@ def exit_code_for(exc: BaseException) -> int:
         if isinstance(exc, cls):
             return code
     return 1
-
-
-def disk_full_error(exc: BaseException) -> OSError | None:
-    """The "no space left" ``OSError`` behind ``exc`` (itself, or what it was raised from), if any.
-
-    Encoders wrap I/O errors (PyAV raises its own ``OSError`` subclasses, our writers re-raise as
-    media errors), so the chain is followed rather than the outer type trusted.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
-            return current
-        current = current.__cause__ or current.__context__
-    return None

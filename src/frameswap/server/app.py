@@ -28,6 +28,7 @@ from frameswap.server.context import ServerContext, Swapper
 from frameswap.server.errors import AuthError, BodyTooLargeError, error_response, install_error_handlers
 from frameswap.server.faces_api import FacesRequest
 from frameswap.server.fetch import UrlFetcher
+from frameswap.server.headers import declared_over
 from frameswap.server.jobs import JobManager
 from frameswap.server.openapi_docs import add_body_schemas
 from frameswap.server.routes import router
@@ -56,7 +57,7 @@ class BodyLimitMiddleware:
             return
         too_large = BodyTooLargeError(f"the request body is over this server's {self.max_bytes}-byte limit")
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.strip().isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and declared_over(value, self.max_bytes):
                 await error_response(too_large)(scope, receive, send)
                 return
         seen = 0

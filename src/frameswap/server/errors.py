@@ -170,7 +170,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         500: "Internal error (no details leak).",
         503: "A model is not installed, or the server is shutting down.",
         504: "The swap ran past the job timeout.",
-        507: "The result does not fit in the server's result storage.",
+        507: "The result does not fit in the server's result storage, or its disk is full.",
     }.items()
 }
 
@@ -186,7 +186,16 @@ def scrub_paths(message: str) -> str:
     return _PATH.sub("<path>", message)
 
 
+# a disk that fills up under the server (a result, a temporary file) is an operator's matter:
+# no path or errno text goes to the client
+DISK_FULL = ErrorMapping(
+    507, "storage_full", "The server's disk is full; tell the operator.", show_message=False
+)
+
+
 def mapping_for(exc: BaseException) -> ErrorMapping | None:
+    if e.disk_full_error(exc) is not None:
+        return DISK_FULL
     for cls, mapping in ERROR_MAP:
         if isinstance(exc, cls):
             return mapping

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from frameswap.errors import MediaLimitError, OptionsError, SourceError, URLRefusedError
+from frameswap.server.headers import declared_over
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
@@ -369,9 +370,9 @@ class UrlFetcher:
     ) -> bytes:
         cap = self.policy.max_bytes
         declared = response.getheader("Content-Length")
-        if declared and declared.strip().isdigit() and int(declared) > cap:
+        if declared_over(declared, cap):
             raise MediaLimitError(
-                f"{_short(url)} is {int(declared)} bytes, over the {cap}-byte limit for fetched media"
+                f"{_short(url)} declares a Content-Length over the {cap}-byte limit for fetched media"
             )
         chunks: list[bytes] = []
         total = 0
