@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -306,3 +307,50 @@ def test_a_face_is_not_counted_as_changed_for_what_its_neighbour_painted():
     inner = np.array([32.0, 22, 38, 38])  # inside the first box: judged on its own pixels
     assert changed_faces(before, after, [first, inner]) == [True, True]
     assert changed_faces(before, before, [first, inner]) == [False, False]
+
+
+def test_frames_in_flight_are_bounded_by_pixels(tmp_path, monkeypatch):
+    """Issue 11: a large canvas may not fill every queue. Counted between the decoder (frames it
+    produced) and the encoder (frames it took), the pixels in flight at once stay within the
+    pipeline's six holding places (decode queue, the batch analysed, two batches queued for the
+    swap, the batch swapped, the encode queue), each allowed ``QUEUE_PIXELS`` (eight 1080p frames),
+    plus the frame being decoded. With queues counted in frames only, 8 frames a place, 49
+    2048x2048 frames could be in flight (the 69 KB small-canvas GIF's 4096x4096 canvases held
+    2.8 GB)."""
+    import frameswap.pipeline.run as pipeline_run
+    from frameswap.provenance.disclosure import Disclosure
+
+    size, count = (2048, 2048), 40
+    grey = np.full((size[1], size[0], 3), 90, np.uint8)
+    frames = []
+    for i in range(count):
+        frame = grey.copy()
+        frame[100:160, 100 + 10 * i : 160 + 10 * i] = (FACE_RED, A, 0)  # one person walking right
+        frames.append(frame)
+    target = save_apng(frames, [40] * count, tmp_path / "big.png")
+    decoded, encoded, in_flight = [0], [0], []
+
+    real_decoded, real_write = pipeline_run._decoded, Disclosure.write
+
+    def counting_decoded(*args, **kwargs):
+        for frame in real_decoded(*args, **kwargs):
+            decoded[0] += 1
+            in_flight.append(decoded[0] - encoded[0])
+            yield frame
+
+    def counting_write(self, frames_in, *args, **kwargs):
+        def taken():  # a slow encoder, so every queue before it fills up to what it may hold
+            for frame in frames_in:
+                encoded[0] += 1
+                time.sleep(0.03)
+                yield frame
+
+        return real_write(self, taken(), *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_run, "_decoded", counting_decoded)
+    monkeypatch.setattr(Disclosure, "write", counting_write)
+    run(source_png([(40, SOURCE_ID)]), target, tmp_path / "out.png")
+    assert decoded[0] == encoded[0] == count
+    frame_pixels = size[0] * size[1]
+    assert max(in_flight) * frame_pixels <= 6 * pipeline_run.QUEUE_PIXELS + frame_pixels, max(in_flight)
+    assert max(in_flight) >= 6, "the queues never filled: the bound was not exercised"

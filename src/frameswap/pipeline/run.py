@@ -61,6 +61,11 @@ SourcePhoto: TypeAlias = Source | np.ndarray  # a file, bytes, URL... or an RGB 
 # what a swap takes as its source: one photo, an identity, or photos of one person (an identity)
 SourceImage: TypeAlias = SourcePhoto | Identity | Sequence[SourcePhoto]
 QUEUE_FRAMES = 8
+# Frames in flight are bounded by pixels too: each queue and batch holds QUEUE_FRAMES frames up to
+# 1080p, fewer of larger ones (one at 4096x4096). Counted in frames only, a small-canvas GIF's
+# 4096x4096 canvases filled every queue (decode, batch, swap, encode: ~40 of them), and a swap's
+# memory grew with the clip's frames up to 2.8 GB (issue 11's 69 KB GIF).
+QUEUE_PIXELS = QUEUE_FRAMES * 1920 * 1080
 _Work = tuple[Frame, list[SwapJob], bool]  # a frame, its swap jobs, whether it repeats the last
 _Batches = Generator[list[_Work], None, None]
 Decode = Callable[[], Iterator[Frame]]  # one fresh pass over the target's frames
@@ -214,6 +219,8 @@ def run_swap(
     selection = _select(models, source, options, fetcher)
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
+        in_flight = frames_in_flight(info.width, info.height)
+        options = replace(options, batch_size=min(options.batch_size, in_flight))
         if destination is not None:
             for path in (reader.path, selection.source.source.path, *selection.source_files):
                 if same_file(destination, path):
@@ -244,7 +251,7 @@ def run_swap(
                 source=selection.source,
             )
 
-        writer = Consumer(encode, maxsize=QUEUE_FRAMES, on_wait_seconds=lambda s: stats.add("wait", s))
+        writer = Consumer(encode, maxsize=in_flight, on_wait_seconds=lambda s: stats.add("wait", s))
         encode_started = time.perf_counter()
         swap = _BatchSwapper(models, stats, options.keep)
 
@@ -261,7 +268,7 @@ def run_swap(
                                  on_wait_seconds=lambda s: stats.add("wait", s))
                 try:
                     def decode() -> Iterator[Frame]:
-                        return _decoded(reader, stats, cancel)
+                        return _decoded(reader, stats, cancel, in_flight)
 
                     run = _Run(target_models, options, selection, stats, cancel)
                     batches = _batches(decode, run, tick)
@@ -292,12 +299,19 @@ def run_swap(
     )
 
 
-def _decoded(reader: MediaReader, stats: StageTimes, cancel: threading.Event | None) -> Iterator[Frame]:
-    """The reader's frames, decoded on a background thread a bounded number ahead."""
+def frames_in_flight(width: int, height: int) -> int:
+    """How many frames of this size one queue or batch may hold (see ``QUEUE_PIXELS``)."""
+    return max(1, min(QUEUE_FRAMES, QUEUE_PIXELS // max(1, width * height)))
+
+
+def _decoded(
+    reader: MediaReader, stats: StageTimes, cancel: threading.Event | None, ahead: int
+) -> Iterator[Frame]:
+    """The reader's frames, decoded on a background thread at most ``ahead`` frames ahead."""
     return iter(
         Prefetch(
             reader.frames(),
-            maxsize=QUEUE_FRAMES,
+            maxsize=ahead,
             cancel=cancel,
             on_item_seconds=lambda s: stats.add("decode", s),
             on_wait_seconds=lambda s: stats.add("wait", s),
