@@ -354,3 +354,21 @@ def test_frames_in_flight_are_bounded_by_pixels(tmp_path, monkeypatch):
     frame_pixels = size[0] * size[1]
     assert max(in_flight) * frame_pixels <= 6 * pipeline_run.QUEUE_PIXELS + frame_pixels, max(in_flight)
     assert max(in_flight) >= 6, "the queues never filled: the bound was not exercised"
+
+
+def test_a_failed_swap_holds_no_frame_once_its_error_is_handled(clip):
+    """The pipeline's threads hand their errors over and keep none: with the garbage collector
+    off, no decoded frame survives a failed swap (an error kept in the writer formed a cycle with
+    the caller's traceback, and a failed server job held its frames until the collector ran)."""
+    import gc
+
+    target, _ = clip
+    gc.collect()
+    gc.disable()
+    try:
+        with pytest.raises(FaceIndexError):
+            run(source_png([(40, SOURCE_ID)]), target, None, input_faces_index="5")
+        left = [o for o in gc.get_objects() if isinstance(o, Frame)]
+    finally:
+        gc.enable()
+    assert left == []

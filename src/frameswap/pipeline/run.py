@@ -278,11 +278,11 @@ def run_swap(
                     finally:
                         batches.close()  # stops the decode thread and closes its container
                     stage.finish()
-                except BaseException as exc:
-                    stage.abort(exc)
+                except BaseException:
+                    stage.abort()
                     raise
-        except BaseException as exc:
-            writer.abort(exc)  # the writer drops its temp file: nothing is written
+        except BaseException:
+            writer.abort()  # the writer drops its temp file: nothing is written
             raise
         result = writer.finish()
         # the encoder's own work: its thread's lifetime less the time it sat waiting for frames
