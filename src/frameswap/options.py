@@ -73,7 +73,8 @@ class MediaLimits:
     max_frames: int = 20_000
     max_input_bytes: int = 2 * 1024**3
     # canvas pixels x frame count: the decoding work. Per-frame and frame caps alone let a 69 KB GIF
-    # (4096x4096 canvas, 3000 frames of 1x1) cost 5e10 pixels of compositing (default: 4K x 20,000)
+    # (4096x4096 canvas, 3000 frames of 1x1) cost 5e10 pixels of compositing. The default (4K x
+    # 20,000) is for one's own files and still admits that GIF; the server's (1080p x 2,000) refuses it
     max_pixel_frames: int = 3840 * 2160 * 20_000
 
     def __post_init__(self) -> None:
