@@ -170,6 +170,32 @@ def test_a_local_ray_starts_without_usage_stats_and_the_environment_is_left_as_i
     assert os.environ["RAY_USAGE_STATS_ENABLED"] == "1"
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}"])
+def test_an_address_where_nothing_answers_is_one_clear_error(monkeypatch, address):
+    """Ray retries such an address for minutes (``host:port``) or ends in a traceback (``ray://``):
+    a closed port is refused at once, naming the address, and Ray is never asked."""
+    import socket
+
+    from frameswap.errors import OptionsError
+
+    asked = []
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=lambda **kw: asked.append(kw),
+                                 shutdown=lambda: None)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    given = address.format(port=port)
+    with pytest.raises(OptionsError, match=rf"--ray {given}: nothing answers there"), ray_connection(given):
+        pass
+    assert asked == []
+    with socket.create_server(("127.0.0.1", 0)) as listening:  # something answers: Ray is asked
+        given = address.format(port=listening.getsockname()[1])
+        with ray_connection(given):
+            pass
+    assert asked == [{"address": given, "logging_level": 30}]
+
+
 def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, models_dir, tmp_path):
     """A worker killed while it holds a file (as a decoder crash would) fails that file alone; a
     worker that died while idle is replaced before it is given work."""

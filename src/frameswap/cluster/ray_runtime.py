@@ -9,12 +9,17 @@ Address rules, the same for ``batch --ray`` and ``serve --ray``:
 
 When Ray is already initialised in this process (a notebook, a test), it is used as it is and left
 running. Every node of a cluster needs frameswap installed in the same version.
+
+A cluster address is tried with a plain TCP connection first (``CONNECT_TIMEOUT_S``): Ray itself
+retries an address where nothing answers for a long time (a ``host:port`` for over 11 minutes,
+a ``ray://`` one 30 s and then a traceback), and a mistyped address deserves one clear line.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -24,6 +29,7 @@ from frameswap.errors import MissingDependencyError, OptionsError
 
 INSTALL_HINT = "pip install 'frameswap[ray]'"
 DEFAULT_GPUS_PER_WORKER = 0.5  # two workers share a GPU: one decodes/encodes while the other infers
+CONNECT_TIMEOUT_S = 5.0
 
 
 def require_ray() -> ModuleType:
@@ -67,11 +73,32 @@ def ray_connection(address: str | None) -> Iterator[ModuleType]:
         with _no_usage_stats():  # frameswap never reports on its user's behalf
             ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     else:
-        ray.init(address=address, logging_level=logging.WARNING)
+        _check_reachable(address)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)
+        except ConnectionError as exc:
+            raise OptionsError(f"--ray {address}: {exc}".rstrip()) from exc
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """An ``OptionsError`` unless something accepts a TCP connection at a ``ray://host:port`` or
+    ``host:port`` address (``auto`` is Ray's own lookup, left to it)."""
+    where = address.removeprefix("ray://")
+    host, sep, port = where.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise OptionsError(
+            f"--ray {address}: nothing answers there ({exc.strerror or exc}); give the address of a "
+            "running Ray cluster (ray://head:10001 or head:6379), 'auto' on a cluster node, or no "
+            "address for a local Ray"
+        ) from None
 
 
 def worker_resources(ray: ModuleType, gpus_per_worker: float | None = None) -> dict[str, Any]:
