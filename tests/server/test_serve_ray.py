@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 import time
 
 import pytest
@@ -43,16 +44,40 @@ def settings(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def serve_url(local_ray, settings):
-    serve = pytest.importorskip("ray.serve")
-    from frameswap.server.ray_serve import APP_NAME, build_deployment
+    """What ``frameswap serve --ray --replicas 2`` runs (``run_on_ray``), on the session's Ray, on
+    a thread until the module's tests are done."""
+    pytest.importorskip("ray.serve")
+    from frameswap.server.ray_serve import run_on_ray
 
     with socket.socket() as probe:  # a free loopback port for Serve's proxy
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_deployment(settings, 2, {"num_cpus": 1}), name=APP_NAME, route_prefix="/")
-    yield f"http://127.0.0.1:{port}"
-    serve.shutdown()
+    stop, failed = threading.Event(), []
+
+    def run() -> None:
+        try:
+            run_on_ray(settings.model_copy(update={"host": "127.0.0.1", "port": port}), None, 2, None, stop)
+        except BaseException as exc:  # the fixture reports it instead of waiting forever
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="serve-ray", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):  # the replicas build their app and load models: up to a minute on CI
+        if failed:
+            raise failed[0]
+        try:
+            if requests.get(url + "/health", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    else:
+        raise AssertionError("serve --ray never answered /health")
+    yield url
+    stop.set()
+    thread.join(60)
+    assert not thread.is_alive() and not failed, failed
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,10 +69,15 @@ def build_deployment(settings: ServerSettings, replicas: int, resources: dict[st
 
 
 def run_on_ray(
-    settings: ServerSettings, address: str | None, replicas: int, gpus_per_worker: float | None
+    settings: ServerSettings,
+    address: str | None,
+    replicas: int,
+    gpus_per_worker: float | None,
+    stop: threading.Event | None = None,
 ) -> None:
     """Deploy on Ray (``address`` as for ``batch --ray``) and serve on ``settings.host:port``
-    until interrupted; the proxy is Serve's, the app and its limits are frameswap's."""
+    until interrupted (Ctrl-C, SIGTERM through the CLI) or ``stop`` is set; the proxy is
+    Serve's, the app and its limits are frameswap's."""
     with ray_connection(address) as ray:
         from ray import serve
 
@@ -87,8 +92,7 @@ def run_on_ray(
         serve.run(app, name=APP_NAME, route_prefix="/")
         log.info("Ray Serve: %d replica(s) on http://%s:%d", replicas, settings.host, settings.port)
         try:
-            while True:
-                time.sleep(3600)
+            (stop or threading.Event()).wait()  # a lock wait: Ctrl-C still interrupts it
         except KeyboardInterrupt:
             pass
         finally:
