@@ -219,7 +219,7 @@ def run_swap(
     selection = _select(models, source, options, fetcher)
     with open_media(target, limits=options.limits, fetcher=fetcher, name="target") as reader:
         info = reader.info
-        in_flight = frames_in_flight(info.width, info.height)
+        in_flight = _frames_in_flight(info.width, info.height)
         options = replace(options, batch_size=min(options.batch_size, in_flight))
         if destination is not None:
             for path in (reader.path, selection.source.source.path, *selection.source_files):
@@ -299,7 +299,7 @@ def run_swap(
     )
 
 
-def frames_in_flight(width: int, height: int) -> int:
+def _frames_in_flight(width: int, height: int) -> int:
     """How many frames of this size one queue or batch may hold (see ``QUEUE_PIXELS``)."""
     return max(1, min(QUEUE_FRAMES, QUEUE_PIXELS // max(1, width * height)))
 

@@ -177,27 +177,26 @@ class Consumer(Generic[T]):
         """Queue ``item`` unless the consumer is done; False when it was not queued."""
         return _put_unless(self._queue, item, self._done)
 
-    def _raise_error(self) -> None:
-        """Raise the consumer's error, handed over once: not kept here, so no cycle through this
-        object holds the error's traceback (and the frames it references)."""
-        error, self._error = self._error, None
-        if error is not None:
-            self._done.set()  # stays failed: later ``put`` calls are no-ops
-            raise error
-
     def put(self, item: T) -> None:
         """Hand one item to the consumer; raises the consumer's error if it failed."""
         start = time.perf_counter()
         self._offer(item)
-        self._raise_error()
+        if self._error is not None:
+            raise self._error
         if self._on_wait:
             self._on_wait(time.perf_counter() - start)
 
     def finish(self) -> object:
-        """Signal the end, wait for the consumer and return its result."""
+        """Signal the end, wait for the consumer and return its result, or raise its error.
+
+        Either is handed over, not kept: an error kept here would hold its traceback's frames
+        through this object, which those frames reference (a cycle only the garbage collector
+        breaks)."""
         self._offer(_DONE)
         self._thread.join()
-        self._raise_error()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
         result, self._result = self._result, None
         return result
 
