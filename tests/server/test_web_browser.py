@@ -307,6 +307,42 @@ def test_several_source_photos_are_one_identity(serve, browser, swapper, samples
     assert "photo 1" in text or "someone-else" in text or "not the same person" in text, text
 
 
+def test_a_video_result_plays_with_controls_and_sound(serve, browser, swapper, samples):
+    """A video target: the result is a ``<video controls>`` that is not muted, the page reads its
+    length and size back from the browser's decoder, and the download keeps the audio track."""
+    import av
+
+    server = serve(swapper)
+    open_page(browser, server.url + "/")
+    browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
+    browser.find_element(By.ID, "target-file").send_keys(str(samples.video))
+    wait_for_faces(browser, source=1, target=1)
+    browser.find_element(By.ID, "swap").click()
+    wait(browser, EC.any_of(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
+        EC.visibility_of_element_located((By.ID, "error")),
+    ))
+    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    result = browser.find_element(By.CSS_SELECTOR, "#results #result")
+    assert result.tag_name == "video"
+    flags = browser.execute_script("return [arguments[0].controls, arguments[0].muted]", result)
+    assert flags == [True, False]
+    with av.open(str(samples.video)) as container:
+        stream = container.streams.video[0]
+        seconds = float(stream.duration * stream.time_base)
+        size = f"{stream.codec_context.width}×{stream.codec_context.height}"
+    wait(browser, lambda d: " s · " in d.find_element(By.ID, "result-meta").text)
+    meta = browser.find_element(By.ID, "result-meta").text
+    browser.shot("09-video")
+    assert f"{seconds:.2f} s" in meta and size in meta, meta
+    link = browser.find_element(By.CSS_SELECTOR, "a#download")
+    assert link.get_attribute("download") == f"{samples.video.stem}-swapped.mp4"
+    link.click()
+    downloaded = wait_for_download(browser.downloads, f"{samples.video.stem}-swapped.mp4")
+    with av.open(str(downloaded)) as container:
+        assert container.streams.video and container.streams.audio  # the sound is kept
+
+
 class HeldSwapper(RecordingSwapper):
     """Lists faces for real; a swap reports 1 of 10 frames, then waits for its cancel event (the
     server's DELETE sets it) and records whether it came: a job only a Cancel can end."""
