@@ -343,6 +343,31 @@ def test_a_video_result_plays_with_controls_and_sound(serve, browser, swapper, s
         assert container.streams.video and container.streams.audio  # the sound is kept
 
 
+def test_the_restorer_list_holds_what_is_installed_with_the_hosted_default_chosen(serve, browser, tmp_path):
+    """The hosted API's restorer name (``codeformer-v0.1.0.pth``) preselects CodeFormer when it is
+    installed; without it, only "none" is offered."""
+    from selenium.webdriver.support.ui import Select
+
+    from kit.synthetic_swap import build_codeformer
+
+    def restorers(models_dir: Path) -> tuple[list[str], str]:
+        swapper = RecordingSwapper(FaceSwapper(models_dir=models_dir, engine="classic"))
+        server = serve(swapper, default_face_restore="codeformer-v0.1.0.pth")  # the hosted default
+        open_page(browser, server.url + "/")
+        wait(browser, lambda d: len(Select(d.find_element(By.ID, "face-restore")).options) > 0)
+        chooser = Select(browser.find_element(By.ID, "face-restore"))
+        chosen = chooser.first_selected_option.get_attribute("value")
+        return [o.get_attribute("value") for o in chooser.options], chosen
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert restorers(bare) == (["none"], "none")  # CodeFormer not installed: nothing else offered
+    full = tmp_path / "full"
+    full.mkdir()
+    build_codeformer(full / "codeformer.onnx")
+    assert restorers(full) == (["none", "codeformer"], "codeformer")
+
+
 class HeldSwapper(RecordingSwapper):
     """Lists faces for real; a swap reports 1 of 10 frames, then waits for its cancel event (the
     server's DELETE sets it) and records whether it came: a job only a Cancel can end."""
