@@ -48,12 +48,14 @@ class RecordingSwapper:
         self.inner = inner
         self.swaps: list = []
         self.sources: list = []
+        self.targets: list = []
         self._lock = threading.Lock()
 
     def swap(self, source, target, output=None, **kwargs):
         with self._lock:
             self.swaps.append(kwargs["options"])
             self.sources.append(source)
+            self.targets.append(target)
         return self.inner.swap(source, target, output, **kwargs)
 
     def faces(self, target, options=None, **kwargs):
@@ -366,6 +368,32 @@ def test_the_restorer_list_holds_what_is_installed_with_the_hosted_default_chose
     full.mkdir()
     build_codeformer(full / "codeformer.onnx")
     assert restorers(full) == (["none", "codeformer"], "codeformer")
+
+
+def test_a_target_given_by_url_is_fetched_by_the_server(serve, browser, swapper, samples, loopback_server):
+    """The URL field: the server fetches the target (here from a loopback address, which this
+    server allows), lists its faces and swaps it: the page sends the URL, not the bytes."""
+    from kit.server import Route
+
+    loopback_server.routes["/clip.gif"] = Route(body=samples.gif.read_bytes())
+    url = loopback_server.url("/clip.gif")
+    server = serve(swapper, allow_loopback_urls=True)
+    open_page(browser, server.url + "/")
+    browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
+    browser.find_element(By.ID, "target-url").send_keys(url)
+    browser.find_element(By.ID, "target-url-load").click()
+    wait_for_faces(browser, source=1, target=2)
+    done = len(swapper.targets)
+    browser.find_element(By.ID, "swap").click()
+    wait(browser, EC.any_of(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
+        EC.visibility_of_element_located((By.ID, "error")),
+    ))
+    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    assert len(swapper.targets) == done + 1 and swapper.targets[-1] == samples.gif.read_bytes()
+    # fetched by the server twice (the faces listing, then the swap): the page sent the URL
+    assert [r["path"] for r in loopback_server.requests] == ["/clip.gif", "/clip.gif"]
+    assert browser.find_element(By.CSS_SELECTOR, "a#download").get_attribute("download") == "clip-swapped.gif"
 
 
 class HeldSwapper(RecordingSwapper):
