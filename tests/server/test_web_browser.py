@@ -220,6 +220,17 @@ def wait_for_download(directory: Path, name: str) -> Path:
     raise AssertionError(f"no download {name}: {sorted(p.name for p in directory.iterdir())}")
 
 
+def swap_and_wait(driver):
+    """Click Swap and wait for the result; an error shown instead fails with its text."""
+    driver.find_element(By.ID, "swap").click()
+    wait(driver, EC.any_of(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
+        EC.visibility_of_element_located((By.ID, "error")),
+    ))
+    assert not driver.find_element(By.ID, "error").is_displayed(), driver.find_element(By.ID, "error").text
+    return driver.find_element(By.CSS_SELECTOR, "#results #result")
+
+
 def test_pick_click_swap_download(serve, browser, swapper, samples):
     from sample_recipe import SAMPLE_GIF_DELAYS_MS
 
@@ -238,13 +249,7 @@ def test_pick_click_swap_download(serve, browser, swapper, samples):
     assert "1, 0" in browser.find_element(By.ID, "order").text
     browser.shot("03-chosen")
 
-    browser.find_element(By.ID, "swap").click()
-    wait(browser, EC.any_of(
-        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
-        EC.visibility_of_element_located((By.ID, "error")),
-    ))
-    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
-    result = browser.find_element(By.CSS_SELECTOR, "#results #result")
+    result = swap_and_wait(browser)
     assert result.tag_name == "img"
     wait(browser, lambda d: "frames" in d.find_element(By.ID, "result-meta").text)
     browser.shot("04-result")
@@ -291,12 +296,7 @@ def test_several_source_photos_are_one_identity(serve, browser, swapper, samples
     assert all(not b.is_enabled() for b in faces_in(browser, "source"))  # an identity is face 0
     browser.shot("07-two-photos")
     done = len(swapper.sources)
-    browser.find_element(By.ID, "swap").click()
-    wait(browser, EC.any_of(
-        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
-        EC.visibility_of_element_located((By.ID, "error")),
-    ))
-    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    swap_and_wait(browser)
     sent = swapper.sources[done]
     assert isinstance(sent, list) and [bytes(b) for b in sent] == [p.read_bytes() for p in same]
 
@@ -319,13 +319,7 @@ def test_a_video_result_plays_with_controls_and_sound(serve, browser, swapper, s
     browser.find_element(By.ID, "source-file").send_keys(str(samples.source))
     browser.find_element(By.ID, "target-file").send_keys(str(samples.video))
     wait_for_faces(browser, source=1, target=1)
-    browser.find_element(By.ID, "swap").click()
-    wait(browser, EC.any_of(
-        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
-        EC.visibility_of_element_located((By.ID, "error")),
-    ))
-    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
-    result = browser.find_element(By.CSS_SELECTOR, "#results #result")
+    result = swap_and_wait(browser)
     assert result.tag_name == "video"
     flags = browser.execute_script("return [arguments[0].controls, arguments[0].muted]", result)
     assert flags == [True, False]
@@ -384,12 +378,7 @@ def test_a_target_given_by_url_is_fetched_by_the_server(serve, browser, swapper,
     browser.find_element(By.ID, "target-url-load").click()
     wait_for_faces(browser, source=1, target=2)
     done = len(swapper.targets)
-    browser.find_element(By.ID, "swap").click()
-    wait(browser, EC.any_of(
-        EC.visibility_of_element_located((By.CSS_SELECTOR, "#results #result")),
-        EC.visibility_of_element_located((By.ID, "error")),
-    ))
-    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    swap_and_wait(browser)
     assert len(swapper.targets) == done + 1 and swapper.targets[-1] == samples.gif.read_bytes()
     # fetched by the server twice (the faces listing, then the swap): the page sent the URL
     assert [r["path"] for r in loopback_server.requests] == ["/clip.gif", "/clip.gif"]
