@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -196,6 +197,33 @@ def test_an_object_over_the_target_face_is_kept(scene):
     core[y0 + 3 : y1 - 3, x0 + 3 : x1 - 3] = True
     assert np.array_equal(out[core], covered[core])
     assert mask.sum() > 4 * band.sum()  # and the rest of the face was swapped
+
+
+def test_a_patch_that_skin_surrounds_is_painted_over(scene):
+    """What covers a face reaches in from outside it (the band above crosses the region's edge
+    and is kept); a patch that skin surrounds is the face's own (a side-lit eye socket, a cheek's
+    shade, a mark), so the new face is painted over it, not around it."""
+    from frameswap.engines.classic.regions import feature_mask, region_mask
+
+    t1, t1_faces, astronaut, source_face = scene
+    face = t1_faces[0]
+    pts = face.landmarks
+    width = float(np.ptp(pts[:17, 0]))
+    centre = (0.5 * (pts[2] + pts[31])).round().astype(int)
+    radius = max(3, round(0.06 * width))
+    patch = np.zeros(t1.shape[:2], np.uint8)
+    cv2.circle(patch, (int(centre[0]), int(centre[1])), radius, 255, -1)
+    patch_on = patch > 0
+    # the oracle is only fair if the patch lies well inside the region and off every feature
+    grown = cv2.dilate(patch, np.ones((9, 9), np.uint8)) > 0
+    assert not (grown & (region_mask(pts, t1.shape[:2]) == 0)).any()
+    assert not (patch_on & (feature_mask(pts, t1.shape[:2]) > 0)).any()
+    shaded = t1.copy()
+    shaded[patch_on] = (20, 60, 230)  # not skin by any test: the colour of the band kept above
+    engine = ClassicEngine()
+    out, _ = engine.swap_face(shaded, face, engine.prepare_source(astronaut, source_face))
+    changed = (out != shaded).any(axis=-1)
+    assert changed[patch_on].mean() > 0.95
 
 
 def test_new_faces_keep_the_targets_skin_tone(scene, swapped):

@@ -12,7 +12,8 @@ For each target face (which must carry the 68 dlib landmarks):
 2. Region: only the inner face is used on both sides (``regions``): brows to between mouth and
    chin, cheeks inside the jaw line; on the source, what is not its skin (a microphone, a hand,
    glasses) is left out; on the target, what covers its face (hair, glasses, a hand of another
-   colour) is kept.
+   colour) is kept. Both are blobs that cross the region's edge, as anything held in front of a
+   face does; a patch that skin surrounds (a side-lit eye socket) is the face's own.
 3. Texture: the source face is warped onto the destination mesh piecewise-affinely, from a copy
    shrunk to the scale it is drawn at (``mesh.minified``: a bilinear warp that shrinks aliases).
 4. Colour, light and focus: the target's skin tone from skin pixels only (smoothed per tracked

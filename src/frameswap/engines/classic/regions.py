@@ -8,11 +8,12 @@ of its face: hair, glasses, a hand. Both are solved the same way:
   never show twice) down to three quarters of the way from the mouth to the chin, the cheeks inside
   the jaw line. The chin's edge and what is under it (microphones, collars) and the silhouette
   (where the backdrop is) are never taken from the source and never painted on the target.
-- Inside that region, a pixel that is not skin by a skin model of *that same face* is left out:
-  on the source it is not pasted, on the target it is kept. The model is a robust (median and
-  MAD) per-channel Gaussian in CIE Lab, fitted on the region itself minus the features, so a
-  moderate occluder does not shift it. The features (eyes, brows, lips, nostrils) are not skin by
-  any colour test and are protected: they are always part of the face.
+- Inside that region, a sizeable blob that is not skin by a skin model of *that same face* and
+  that crosses the region's edge is left out: on the source it is not pasted, on the target it
+  is kept. The model is a robust (median and MAD) per-channel Gaussian in CIE Lab, fitted on the
+  region itself minus the features, so a moderate occluder does not shift it. The features
+  (eyes, brows, lips, nostrils) are not skin by any colour test and are protected: they are
+  always part of the face. A blob that skin surrounds is the face's own (see ``not_skin``).
 
 A skin test cannot tell a hand of the same colour from a cheek; that is the known limit here.
 """
@@ -129,11 +130,17 @@ def not_skin(
     threshold: float,
     face_width: float,
 ) -> np.ndarray:
-    """uint8 mask of sizeable non-skin blobs inside ``region`` outside ``features``.
+    """uint8 mask of sizeable non-skin blobs inside ``region`` outside ``features`` that reach
+    the region's edge.
 
     Specks (pores, a stray hair, JPEG noise) are opened away and only blobs of at least ~1 % of
     the region are kept, so the result is an object (a microphone, a lock of hair, a hand of
-    another colour), never a sprinkle that would make the new face look patchy.
+    another colour), never a sprinkle that would make the new face look patchy. And only blobs
+    that touch the region's edge: whatever is in front of the inner face is held from outside
+    it (a hand, hair, a microphone, a glasses frame all cross its edge), so a blob that skin
+    surrounds is the face's own: a shadowed eye socket or a cheek's warm shade under a side
+    light, which the one-Gaussian skin model (fitted on the lit majority) cannot tell from an
+    object. Keeping those on a target kept the original's eyes inside the new face.
     """
     candidate = ((model.distance(lab) > threshold) & (region > 0) & (features == 0)).astype(np.uint8)
     k = max(1, round(0.02 * face_width))
@@ -143,7 +150,11 @@ def not_skin(
     if count <= 1:
         return np.zeros_like(region)
     min_area = 0.01 * max(int((region > 0).sum()), 1)
+    # the region's edge band, as wide as the opening can pull a blob back from it
+    inside = (region > 0).astype(np.uint8)
+    edge = inside & (cv2.erode(inside, kernel, borderValue=0) == 0)
+    reaches_edge = np.bincount(labels[edge > 0], minlength=count) > 0
     keep = np.zeros(count, np.uint8)
-    keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= min_area).astype(np.uint8) * 255
+    keep[1:] = ((stats[1:, cv2.CC_STAT_AREA] >= min_area) & reaches_edge[1:]).astype(np.uint8) * 255
     blobs = keep[labels]
     return cv2.dilate(blobs, kernel)
