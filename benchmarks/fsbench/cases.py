@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from frameswap.errors import OptionsError
-from fsbench.clips import CLIP_NAMES, build_clip, clip_spec
+from fsbench.clips import CLIP_NAMES, build_clip, clip_spec, without_blur
 from fsbench.rawmedia import fresh, read_gif, sha256_file, stamp, write_atomic, write_gif
 from fsbench.truth import FrameTruth, faces_seen, sample_gif_truth, sample_video_truth
 
@@ -42,8 +42,9 @@ _RECIPE = 1
 @dataclass(frozen=True)
 class BenchCase:
     """One input to benchmark: its file, the source photo whose face goes in, the output's suffix,
-    per frame where the annotated faces are (None: no truth, the faces are then not judged), and
-    per frame whether the clip blurred it on purpose (empty: no frame is)."""
+    per frame where the annotated faces are (None: no truth, the faces are then not judged), per
+    frame whether the clip blurred it on purpose (empty: no frame is) and, for a clip that blurs
+    frames, the same clip left sharp (for :mod:`fsbench.blur_ceiling`)."""
 
     name: str
     path: Path
@@ -52,6 +53,7 @@ class BenchCase:
     output_suffix: str = ""  # "" keeps the input's format
     truth: tuple[FrameTruth, ...] | None = None
     blurred: tuple[bool, ...] = ()
+    unblurred: Path | None = None
 
     @property
     def out_suffix(self) -> str:
@@ -135,7 +137,11 @@ def build_cases(work_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[Ben
         truth = tuple(spec.truth())
         note = f"{kind}, {len(truth)} frames, {spec.size[0]}x{spec.size[1]}, {len(faces_seen(truth))} faces"
         blurred = tuple(effect == "blur" for effect in spec.effects)
-        return BenchCase(name, path, src, note, truth=truth, blurred=blurred)
+        unblurred = None
+        if any(blurred):
+            sharp = without_blur(spec)
+            unblurred = build_clip(sharp, inputs / f"{sharp.name}{sharp.suffix}")
+        return BenchCase(name, path, src, note, truth=truth, blurred=blurred, unblurred=unblurred)
 
     builders: dict[str, Callable[[], BenchCase]] = {
         "still": lambda: BenchCase("still", _still(gif, inputs / "still.png"), src,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -156,11 +156,22 @@ def render_view(photo: np.ndarray, view: View, size: tuple[int, int], prescale: 
     return cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
 
 
-def _apply(effect: str, rgb: np.ndarray, index: int, spec: ClipSpec) -> np.ndarray:
+def defocus(rgb: np.ndarray) -> np.ndarray:
+    """A frame blurred as ``blurdark_gif`` blurs its frames (the sigma scales with the width)."""
     import cv2
 
+    return cv2.GaussianBlur(rgb, (0, 0), BLUR_SIGMA_PER_WIDTH * rgb.shape[1])
+
+
+def without_blur(spec: ClipSpec) -> ClipSpec:
+    """The same clip with its blurred frames left sharp (the under-exposed ones stay dark)."""
+    effects = tuple("" if effect == "blur" else effect for effect in spec.effects)
+    return replace(spec, name=f"{spec.name}_unblurred", effects=effects)
+
+
+def _apply(effect: str, rgb: np.ndarray, index: int, spec: ClipSpec) -> np.ndarray:
     if effect == "blur":
-        return cv2.GaussianBlur(rgb, (0, 0), BLUR_SIGMA_PER_WIDTH * spec.size[0])
+        return defocus(rgb)
     if effect == "dark":
         noise = np.random.default_rng((spec.seed, index)).normal(0.0, DARK_NOISE, rgb.shape)
         return np.clip(rgb * DARK_GAIN + noise, 0, 255).round().astype(np.uint8)

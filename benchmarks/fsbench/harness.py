@@ -11,7 +11,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from fsbench.batch_case import run_batch_case
 from fsbench.cases import CASE_NAMES, BenchCase, build_cases
 from fsbench.facepixels import measure_pixels
 from fsbench.memory import PeakRss
-from fsbench.quality import measure_quality
+from fsbench.quality import blur_ceiling, measure_quality
 from fsbench.report import evaluate_targets
 from fsbench.setups import SETUP_NAMES, Setup, TimedAnalyzer, load_setup
 from fsbench.startup import process_start_seconds
@@ -114,8 +114,6 @@ def _options_for(setup: Setup, options: SwapOptions, case: BenchCase) -> SwapOpt
     """The run's options with the set-up's engine and, where the case knows its people, every
     person the analysis indexes selected (see ``people_indexed``), so "every visible face swapped"
     can be judged against the truth boxes."""
-    from dataclasses import replace
-
     options = replace(options, engine=setup.name, analyzer="auto")
     if case.truth is not None:
         people = people_indexed(setup.analyzer, case.path, options)
@@ -233,6 +231,13 @@ def run_case(setup: Setup, case: BenchCase, config: BenchConfig, out_dir: Path,
                                       blurred=case.blurred))
         if case.truth is not None:
             result.update(measure_pixels(case.truth, case.path, destination, floor_dest))
+        if case.unblurred is not None and setup.identity_meaningful:
+            # the most "closer to the source" a blur-respecting swap can reach on the blurred frames
+            sharp_dest = out_dir / f"{case.name}.{setup.name}.unblurred{case.out_suffix}"
+            sharp_case = replace(case, path=case.unblurred)
+            _one_run(setup, sharp_case, sharp_dest, _options_for(setup, config.options, sharp_case))
+            result.update(blur_ceiling(quality_analyzer, case.source, case.path, sharp_dest, case.blurred,
+                                       max_frames=config.quality_frames))
     return result
 
 

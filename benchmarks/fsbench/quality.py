@@ -12,6 +12,13 @@
   counted apart as well: the engine blurs the new face to match its frame, as a viewer expects,
   and a descriptor of a face blurred that much tells people apart poorly. The share for "the
   rest" (not turned, not on a blurred frame) is where a swap that lost its person would show.
+- Identity's ceiling on blurred frames (``blur_ceiling``): how many faces on those frames the
+  best output a blur-respecting swap can give reads closer to the source. That output is the
+  swap of the same clip with those frames left sharp (``clips.without_blur``), each of those
+  frames blurred afterwards as the clip blurs it (``clips.defocus``), judged against the
+  original frames as the real output is. A sigma-5 blur leaves the descriptor the face's
+  outline, hair and skin tone, all the target's in any swap: the ceiling, measured rather than
+  asserted, says what the figure can mean there.
 - Jitter: frame-to-frame shake of the swapped face's 68 landmarks, measured as the mean size of
   their second difference (|L[t+1] - 2 L[t] + L[t-1]|, which a smooth camera pan leaves near 0),
   in units of the inter-ocular distance, for the swapped face and for the original face in the
@@ -106,6 +113,7 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
     after = analyzer.analyze(swapped)
     to_source, to_original, undetected = [], [], 0
     kinds: list[str] = []  # per swapped face: "turned" (TURNED or more of yaw), "blurred" or "rest"
+    on_blurred: list[bool] = []  # per swapped face: on a frame the clip blurred (turned or not)
     # per frame: the largest swapped face, as (landmarks after, landmarks before, box), or None
     main: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     frames = zip(original, swapped, before, after, strict=True)
@@ -126,6 +134,7 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
             to_original.append(float(np.linalg.norm(desc - np.asarray(face.embedding, np.float64))))
             turned = face.landmarks is None or abs(yaw_degrees(face.landmarks)) >= TURNED
             kinds.append("turned" if turned else "blurred" if frame_blurred else "rest")
+            on_blurred.append(frame_blurred)
             if best is None and match.landmarks is not None and face.landmarks is not None:
                 best = (
                     np.asarray(match.landmarks, np.float64), np.asarray(face.landmarks, np.float64), face.box
@@ -144,6 +153,7 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
         jitter_in += _second_difference([w[1] for w in window], scale)  # type: ignore[index]
     closer = [s < o for s, o in zip(to_source, to_original, strict=True)]
     closer_rest = [c for c, kind in zip(closer, kinds, strict=True) if kind == "rest"]
+    closer_sharp = [c for c, blur in zip(closer, on_blurred, strict=True) if not blur]
     figures: dict[str, Any] = {
         "identity_faces": len(to_source),
         "identity_turned_faces": kinds.count("turned"),
@@ -155,6 +165,12 @@ def identity_and_jitter(analyzer: Any, source_rgb: np.ndarray, original: list[np
         "identity_closer_to_source_rest": (
             round(sum(closer_rest) / len(closer_rest), 3) if closer_rest else None
         ),
+        # every face but those on frames the clip blurred on purpose (turned ones included)
+        "identity_closer_to_source_unblurred": (
+            round(sum(closer_sharp) / len(closer_sharp), 3) if closer_sharp else None
+        ),
+        "identity_on_blurred_frames": [sum(c for c, b in zip(closer, on_blurred, strict=True) if b),
+                                       sum(on_blurred)],
     }
     j_out, j_in = _mean(jitter_out), _mean(jitter_in)
     figures.update({
@@ -172,6 +188,24 @@ def _median(values: list[float]) -> float | None:
 
 def _mean(values: list[float]) -> float | None:
     return round(float(np.mean(values)), 5) if values else None
+
+
+def blur_ceiling(analyzer: Any, source: Path, target: Path, sharp_output: Path, blurred: Sequence[bool],
+                 max_frames: int = 24) -> dict[str, Any]:
+    """[faces closer to the source, faces judged] on the first ``max_frames`` frames ``blurred``
+    marks, for ``sharp_output`` (the swap of the clip left sharp) blurred as the clip blurs (see
+    the module docstring); {} when none of those frames is blurred."""
+    from fsbench.clips import defocus
+
+    original = _read(target, max_frames).frames
+    sharp = _read(sharp_output, max_frames).frames
+    picked = [t for t in range(min(len(original), len(sharp))) if t < len(blurred) and blurred[t]]
+    if not picked:
+        return {}
+    source_rgb = _read(source, 1).frames[0]
+    figures = identity_and_jitter(analyzer, source_rgb, [original[t] for t in picked],
+                                  [defocus(sharp[t]) for t in picked], [True] * len(picked))
+    return {"identity_blurred_ceiling": figures.get("identity_on_blurred_frames", [0, 0])}
 
 
 def measure_quality(analyzer: Any, source: Path, target: Path, output: Path, *, max_frames: int = 24,

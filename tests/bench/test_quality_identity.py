@@ -68,6 +68,19 @@ def test_faces_are_split_into_turned_blurred_and_the_rest() -> None:
     assert figures["identity_turned_faces"] == 1 and figures["identity_blurred_faces"] == 1
     assert figures["identity_closer_to_source"] == 0.5
     assert figures["identity_closer_to_source_rest"] == 1.0
+    # every face off the blurred frame, the turned one too: frames 0, 2 and 3, two of them closer
+    assert figures["identity_closer_to_source_unblurred"] == round(2 / 3, 3)
+    assert figures["identity_on_blurred_frames"] == [0, 1]
+
+
+def test_a_turned_face_on_a_blurred_frame_counts_as_on_a_blurred_frame() -> None:
+    # the kinds put "turned" first; the blurred-frame split must not lose it
+    stub = _Stub([5.0, 50.0], [NEAR_SOURCE, NEAR_SOURCE])
+    figures = identity_and_jitter(stub, _frames(1, 0, 1)[0], _frames(2, 0, 2), _frames(3, 100, 2),
+                                  blurred=(True, False))
+    assert figures["identity_turned_faces"] == 1 and figures["identity_blurred_faces"] == 0
+    assert figures["identity_on_blurred_frames"] == [1, 1]
+    assert figures["identity_closer_to_source_unblurred"] == 1.0
 
 
 def test_without_blur_marks_a_blurred_miss_counts_in_the_rest() -> None:
