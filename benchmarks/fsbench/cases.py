@@ -44,7 +44,7 @@ class BenchCase:
     """One input to benchmark: its file, the source photo whose face goes in, the output's suffix,
     per frame where the annotated faces are (None: no truth, the faces are then not judged), per
     frame whether the clip blurred it on purpose (empty: no frame is) and, for a clip that blurs
-    frames, the same clip left sharp (for :mod:`fsbench.blur_ceiling`)."""
+    frames, the same clip left sharp (for ``fsbench.quality.blur_ceiling``)."""
 
     name: str
     path: Path

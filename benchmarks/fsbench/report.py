@@ -98,7 +98,8 @@ def evaluate_targets(cases: list[dict[str, Any]], process_start: float | None = 
 
 
 def _on_blurred(case: dict[str, Any]) -> str:
-    """"closer / judged (ceiling closer / judged)" on the frames the clip blurred; "-" for none."""
+    """The faces on the frames the clip blurred: closer to the source / judged, then the same for
+    the ceiling in brackets ("0/18 (0/21)"); "-" when the clip blurred none."""
     closer, judged = case.get("identity_on_blurred_frames") or (0, 0)
     if not judged:
         return "-"

@@ -17,7 +17,10 @@ from fsbench.clips import (
     DARK_GAIN,
     build_clip,
     clip_spec,
+    defocus,
+    render_frames,
     t1_rgb,
+    without_blur,
 )
 from fsbench.rawmedia import iter_rgb
 from fsbench.truth import T1_FACES, FrameTruth, View, faces_seen, frame_truth, sample_gif_truth
@@ -124,6 +127,19 @@ def test_blurdark_frames_are_blurred_and_dark_at_their_offsets(tmp_path):
         elif i % DARK_EVERY[0] == DARK_EVERY[1]:
             assert brightness[i] == pytest.approx(DARK_GAIN * brightness[i - 1], rel=0.15)
     assert {"blur", "dark", ""} == set(spec.effects)
+
+
+def test_the_clip_left_sharp_differs_only_by_the_blur_the_ceiling_adds_back():
+    # the blur ceiling's premise: the clip left sharp, defocused where the clip blurs, IS the clip
+    spec = clip_spec("blurdark_gif", frames=8, width=160)
+    sharp = without_blur(spec)
+    assert "blur" not in sharp.effects and sharp.effects.count("dark") == spec.effects.count("dark")
+    for effect, clip, left_sharp in zip(spec.effects, render_frames(spec), render_frames(sharp), strict=True):
+        if effect == "blur":
+            assert not np.array_equal(clip, left_sharp)
+            assert np.array_equal(clip, defocus(left_sharp))
+        else:
+            assert np.array_equal(clip, left_sharp)
 
 
 def test_blurred_frames_defeat_the_stock_hog_detector_but_sharp_ones_do_not(tmp_path):
