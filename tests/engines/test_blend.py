@@ -71,6 +71,29 @@ def test_a_feature_keeps_its_share_of_the_skin_s_luminance_under_the_target_s_li
     assert abs(got - want) < 0.05
 
 
+@given(  # a fair source skin onto warmer or paler targets (gains from about 0.4 to 3)
+    a_s=st.floats(134, 146), b_s=st.floats(136, 156), a_t=st.floats(134, 160), b_t=st.floats(136, 170),
+    flush=st.floats(0.5, 30), lower=st.floats(0.0, 1.0),
+)
+def test_what_is_redder_than_the_source_skin_is_never_made_redder_than_that_over_the_target(
+    a_s, b_s, a_t, b_t, flush, lower
+):
+    # a rosy cheek, a red nose, lips: ``flush`` more chroma than the source's skin; on the target
+    # they stand at most that much above the target's skin (a gain above 1 made the bundled
+    # astronaut's nose and cheeks pink on warm targets), and saturation keeps its order
+    source, target = skin(150, a_s, b_s), skin(150, a_t, b_t)
+    tinted = np.array([[[150.0, a_s + flush, b_s + flush],
+                        [150.0, a_s + flush / 2, b_s + flush / 2],
+                        [150.0, NEUTRAL + lower * (a_s - NEUTRAL), NEUTRAL + lower * (b_s - NEUTRAL)]]],
+                      np.float32)
+    moved = transfer_color(tinted, source, target, 1.0)[0]
+    excess = moved[0, 1:] - target.mean[1:]
+    assert np.all(excess <= flush + 1e-3) and np.all(excess >= -1e-3)
+    assert np.all(moved[0, 1:] >= moved[1, 1:] - 1e-3) and np.all(moved[1, 1:] >= moved[2, 1:] - 1e-3)
+    # between grey and the skin's mean the gain still holds: grey stays grey, the mean goes across
+    assert np.all(moved[2, 1:] <= target.mean[1:] + 1e-3) and np.all(moved[2, 1:] >= NEUTRAL - 1e-3)
+
+
 def test_a_grey_source_skin_still_takes_the_target_s_mean_chroma():
     # a black-and-white source photo: chroma cannot be scaled up from zero, the remainder is added
     source, target = skin(150, NEUTRAL + 0.5, NEUTRAL), skin(150, 145.0, 150.0)

@@ -41,13 +41,18 @@ def transfer_color(lab: np.ndarray, source: SkinModel, target: SkinModel, streng
     one (Obama's creases on a dim target). On the sample GIF 43 of 48 three-quarter heads read
     nearer the photo than the person they replaced; with this rule 48 of 48.
 
-    Chroma (a, b): a gain about neutral grey (128), so the source skin's mean chroma becomes the
-    target's while neutral features (brows, lashes, the whites of the eyes, teeth) stay neutral.
-    Why not Reinhard's shift on chroma too: it moves every pixel by the difference of the two
-    skins, so whatever is less saturated than a tanned source's skin lands past neutral on a pale
-    target, and brows and eye sockets turn blue-violet. Where the gain would leave
-    ``_CHROMA_GAIN`` (a near-grey or odd source skin), an additive remainder still brings the
-    skin's mean chroma to the target's.
+    Chroma (a, b), per channel: from neutral grey (128) to the source skin's mean, a gain, so the
+    skin's mean chroma becomes the target's while neutral features (brows, lashes, the whites of
+    the eyes, teeth) stay neutral; past the skin's mean (a flushed cheek, a red nose, lips), the
+    source's excess over its skin is added to the target's skin as it is, or shrunk with the
+    gain when the gain is below 1, never amplified. Why not Reinhard's shift on chroma too: it
+    moves every pixel by the difference of the two skins, so whatever is less saturated than a
+    tanned source's skin lands past neutral on a pale target, and brows and eye sockets turn
+    blue-violet. Why not the gain all the way: a gain of 2.3 (the bundled astronaut's fair skin
+    on a warm-lit talking head) made her rosy nose and cheeks 2.3 times as red over the target's
+    skin, and the new faces came out pink (face centres 7.7 a* redder than the target's). Where
+    the gain would leave ``_CHROMA_GAIN`` (a near-grey or odd source skin), an additive remainder
+    still brings the skin's mean chroma to the target's.
     """
     ratio = float(np.clip((target.mean[0] + _L_OFFSET) / (source.mean[0] + _L_OFFSET), *_CONTRAST_RATIO))
     s_chroma = np.asarray(source.mean[1:], np.float32) - _NEUTRAL
@@ -57,7 +62,13 @@ def transfer_color(lab: np.ndarray, source: SkinModel, target: SkinModel, streng
     offset = t_chroma - s_chroma * gain
     moved = np.empty_like(lab, dtype=np.float32)
     moved[..., 0] = (lab[..., 0] - source.mean[0]) * ratio + target.mean[0]
-    moved[..., 1:] = (lab[..., 1:] - _NEUTRAL) * gain + offset + _NEUTRAL
+    chroma = lab[..., 1:] - _NEUTRAL
+    scaled = chroma * gain + offset
+    # past the skin's mean, on its side of neutral: the excess at a gain of at most 1
+    excess = chroma - s_chroma
+    beyond = (excess * np.sign(s_chroma)) > 0
+    kept = t_chroma + excess * np.minimum(gain, np.float32(1.0))
+    moved[..., 1:] = np.where(beyond, kept, scaled) + _NEUTRAL
     return lab + strength * (moved - lab)
 
 
