@@ -196,6 +196,17 @@ def test_an_address_where_nothing_answers_is_one_clear_error(monkeypatch, addres
     assert asked == [{"address": given, "logging_level": 30}]
 
 
+def test_a_port_of_non_ascii_digits_is_left_to_ray_not_a_crash(monkeypatch):
+    # "²" passes str.isdigit() but not int(): it is no port to probe, so Ray gets the address
+    asked = []
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=lambda **kw: asked.append(kw),
+                                 shutdown=lambda: None)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    with ray_connection("127.0.0.1:²"):
+        pass
+    assert asked == [{"address": "127.0.0.1:²", "logging_level": 30}]
+
+
 def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(mixed, source, models_dir, tmp_path):
     """A worker killed while it holds a file (as a decoder crash would) fails that file alone; a
     worker that died while idle is replaced before it is given work."""

@@ -24,3 +24,10 @@ def test_it_says_what_the_full_integer_comparison_says(digits, limit):
 
 def test_absent_or_not_a_number_declares_nothing():
     assert not any(declared_over(v, 10) for v in (None, "", "-5", "1e9", "0x99", b"twelve"))
+
+
+def test_digits_other_than_ascii_are_not_a_number_and_raise_nothing():
+    # str.isdigit() is true of "²" and "٣", which int() refuses: a header of them, as many as the
+    # limit has digits, raised ValueError out of the body check (a 500) before
+    assert not declared_over(b"\xb2\xb2", 10)  # latin-1 superscript twos, as a header arrives
+    assert not declared_over("٣٣", 10)

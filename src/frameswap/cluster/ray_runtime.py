@@ -89,7 +89,7 @@ def _check_reachable(address: str) -> None:
     ``host:port`` address (``auto`` is Ray's own lookup, left to it)."""
     where = address.removeprefix("ray://")
     host, sep, port = where.rpartition(":")
-    if address == "auto" or not sep or not port.isdigit():
+    if address == "auto" or not sep or not (port.isascii() and port.isdigit()):
         return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()

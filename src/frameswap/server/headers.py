@@ -16,7 +16,7 @@ def declared_over(value: str | bytes | None, limit: int) -> bool:
     if value is None:
         return False
     text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # isdigit alone admits "²", which int() refuses
         return False
     digits = text.lstrip("0")
     if len(digits) != len(str(limit)):
